@@ -23,6 +23,8 @@ MIN_CLIP_RUN = 2
 _BLOCK = 1 << 16
 #: An unwrapped sample must lie this far beyond full scale to count as a wrap (2**-9, 0.017 dB).
 WRAP_MARGIN = 2.0**-9
+#: Samples after a wrap that must stay on the wrapped side (an over-range arc, not a flip).
+WRAP_LOOKAHEAD = 2
 
 
 def db(x: float) -> float | None:
@@ -135,9 +137,10 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> Level
             clip_blocks = True
         # Steps across the block edge are covered by starting one frame early.
         lo = max(start - 1, 0)
-        seg = x[:, lo : start + _BLOCK]
-        if seg.shape[1] > 1 and bpeak.max() > 0.5:
-            w, fw, step = _wrap_jumps(seg)
+        hi = min(start + _BLOCK, n)
+        seg = x[:, lo : hi + WRAP_LOOKAHEAD]
+        if hi - lo > 1 and bpeak.max() > 0.5:
+            w, fw, step = _wrap_jumps(seg, hi - lo - 1)
             wrap_jumps += w
             if fw is not None and first_wrap is None:
                 first_wrap = fw + lo
@@ -179,17 +182,19 @@ def _largest_dc(chans: tuple[ChannelLevels, ...]) -> float:
     return max((c.dc for c in chans), key=abs)
 
 
-def _wrap_jumps(seg: np.ndarray) -> tuple[int, int | None, float]:
-    """Count int16 wrap-around jumps in a (channels, k) segment.
+def _wrap_jumps(seg: np.ndarray, n_steps: int) -> tuple[int, int | None, float]:
+    """Count int16 wrap-around jumps among the first ``n_steps`` steps of a (channels, k)
+    segment (the segment carries :data:`WRAP_LOOKAHEAD` more frames for context).
 
-    A wrap is a step of more than one full scale whose unwrapped value (the sample moved back by
-    2.0, the size of the int16 code range) lies beyond full scale: the signal was heading past the
-    rail and came back in from the other side. A full-scale square wave steps by 2.0 too, but its
-    unwrapped value sits exactly on the rail, so it does not count; nor does an fs/4 sine at 45
-    degrees of phase whose samples alternate at +-0.99993 (EBU Tech 3341 case 19 unwraps to
-    1.00007), hence the :data:`WRAP_MARGIN`.
+    A wrap is a step of more than one full scale such that (1) the unwrapped sample (moved back
+    by 2.0, the size of the int16 code range) lies beyond full scale by :data:`WRAP_MARGIN` and
+    within 0.5 of the previous sample: the signal was heading past the rail and came back in
+    from the other side; and (2) the signal stays on the wrapped side for the next
+    :data:`WRAP_LOOKAHEAD` samples, as an over-range arc does. A full-scale square wave unwraps
+    onto the rail, not past it; an fs/4 sine at 45 degrees of phase (EBU Tech 3341 case 19,
+    samples +a, +a, -a, -a) passes (1) but flips back after two samples, failing (2).
     """
-    d = np.diff(seg, axis=1)
+    d = np.diff(seg[:, : n_steps + 1], axis=1)
     ad = np.abs(d)
     step = float(np.nanmax(ad)) if ad.size and np.isfinite(ad).any() else 0.0
     cand = ad > 1.0
@@ -200,6 +205,10 @@ def _wrap_jumps(seg: np.ndarray) -> tuple[int, int | None, float]:
     unwrapped = cur - 2.0 * np.sign(d[ch, idx])
     prev = seg[ch, idx].astype(np.float64)
     is_wrap = (np.abs(unwrapped) > 1.0 + WRAP_MARGIN) & (np.abs(unwrapped - prev) < 0.5)
+    for k in range(1, WRAP_LOOKAHEAD + 1):
+        j = np.minimum(idx + 1 + k, seg.shape[1] - 1)
+        nxt = seg[ch, j].astype(np.float64)
+        is_wrap &= (np.sign(nxt) == np.sign(cur)) & (np.abs(nxt) > 0.5) & (idx + 1 + k < seg.shape[1])
     k = int(np.count_nonzero(is_wrap))
     first = int(idx[is_wrap].min()) + 1 if k else None
     return k, first, step

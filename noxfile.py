@@ -1,0 +1,40 @@
+"""Entry points: ``nox -s audio_qa`` (the main QA job) and ``nox -s tests`` (the test suite).
+
+Environments are reused between runs (the torch stack is 4.6 GB); ``nox -R`` skips reinstalls.
+"""
+
+import nox
+
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["tests"]
+
+PYTHON = ["3.11"]
+# torchaudio wheels are built against one torch release; 2.11 is the newest pair on the
+# registry, and torchaudio >= 2.9 needs TorchCodec (0.11 matches torch 2.11) to save.
+TORCH_STACK = ["torch==2.11.0", "torchaudio==2.11.0", "torchcodec==0.11.*"]
+
+
+def _install(session: nox.Session, extras: str) -> None:
+    session.install(*TORCH_STACK)
+    session.install("-e", f".[{extras}]")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite, against the real torch / torchaudio / TorchCodec / FFmpeg stack."""
+    _install(session, "metrics,dev")
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session(python=PYTHON)
+def audio_qa(session: nox.Session) -> None:
+    """The main QA job: results and reports under qa-artifacts/."""
+    _install(session, "metrics")
+    session.run("python", "-m", "qa.mainjob", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """The benchmarks in benchmarks/ (figures go in the README)."""
+    _install(session, "metrics,dev")
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -1,0 +1,39 @@
+"""Shared test fixtures: the reference data folder and helpers to write real audio files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = Path(os.environ.get("AUDIO_QA_REFERENCE", ROOT.parent / "shared" / "data" / "reference"))
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    """../shared/data/reference, or a skip that says why."""
+    if not (REFERENCE / "expected_values.json").is_file():
+        pytest.skip(f"reference data not found at {REFERENCE} (set AUDIO_QA_REFERENCE)")
+    return REFERENCE
+
+
+def reference_music_and_speech() -> list[Path]:
+    """The real music and speech files (not the loudness test signals)."""
+    if not REFERENCE.is_dir():
+        return []
+    folders = ["google-visqol", "espeak-ng", "ludlows-pesq", "loizou-noizeus-composite"]
+    out: list[Path] = []
+    for f in folders:
+        out += sorted(p for p in (REFERENCE / f).rglob("*") if p.suffix in (".wav", ".flac"))
+    return out
+
+
+def sine(freq: float = 1000.0, sr: int = 48000, seconds: float = 1.0, amp: float = 1.0,
+         channels: int = 1, phase: float = 0.0) -> np.ndarray:
+    """A (channels, frames) float64 sine; an integer number of periods when freq divides sr."""
+    t = np.arange(int(round(sr * seconds))) / sr
+    x = amp * np.sin(2 * np.pi * freq * t + phase)
+    return np.tile(x, (channels, 1))
