@@ -37,3 +37,16 @@ def sine(freq: float = 1000.0, sr: int = 48000, seconds: float = 1.0, amp: float
     t = np.arange(int(round(sr * seconds))) / sr
     x = amp * np.sin(2 * np.pi * freq * t + phase)
     return np.tile(x, (channels, 1))
+
+
+def run_cli(*args: str, cwd: str | os.PathLike | None = None, timeout: float = 300,
+            input: str | None = None):
+    """Run ``python -m qa ARGS`` in a real subprocess (the package from this checkout)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args], cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=timeout, input=input,
+    )
