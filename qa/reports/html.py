@@ -37,6 +37,7 @@ SECTION_ORDER = (("run", "Pipeline runs"), ("file", "Files"), ("comparison", "Co
 _SEVERITY = {"error": 0, "fail": 1, "warn": 2, "pass": 3, "skip": 4}
 _KNOWN_ITEM_KEYS = {"kind", "path", "status", "sample_rate", "channels", "frames", "metrics",
                     "checks", "stages", "notes", "first_bad_stage", "injected_fault", "codec"}
+_CHECK_KEYS = ("id", "status", "value", "threshold", "unit", "message", "hint")
 _MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
          ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac"}
 
@@ -109,7 +110,7 @@ def fmt_num(v: Any) -> str:
 def _item_view(index: int, it: Any, out: Path, search: list[Path], embed_limit: int,
                budget: list[int], figures: bool) -> dict[str, Any]:
     it = it if isinstance(it, dict) else {"path": repr(it), "kind": "invalid"}
-    checks = [c for c in _list(it.get("checks")) if isinstance(c, dict)]
+    checks = [{k: c.get(k) for k in _CHECK_KEYS} for c in _list(it.get("checks")) if isinstance(c, dict)]
     checks.sort(key=lambda c: _SEVERITY.get(str(c.get("status")), 5))
     metrics = it.get("metrics") if isinstance(it.get("metrics"), dict) else {}
     notes = [str(n) for n in _list(it.get("notes"))]

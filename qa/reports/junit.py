@@ -1,7 +1,8 @@
 """JUnit XML from the results: one test case per item and check, as CI systems read it.
 
 Layout: ``<testsuites>`` holding one ``<testsuite>`` per item kind ("audio-qa.file",
-"audio-qa.run", ...). Each check is a ``<testcase classname=KIND.ITEM-PATH name=CHECK-ID>``;
+"audio-qa.run", ...). Each check is a ``<testcase classname=KIND.ITEM-PATH name=CHECK-ID>``
+(a round trip's classname ends in ``[CODEC]``);
 stage checks of a run are named ``STAGE/CHECK-ID``; gate rows become cases of an
 "audio-qa.gate" suite. Status mapping: fail -> ``<failure>``, error -> ``<error>``,
 skip -> ``<skipped>``, warn -> passes with the message in ``<system-out>`` (a ``<failure>``
@@ -32,6 +33,8 @@ def render_junit(results: dict[str, Any], *, strict: bool = False) -> str:
         if suite is None:
             suite = suites[kind] = ET.SubElement(root, "testsuite", name=f"audio-qa.{kind}")
         classname = f"{kind}.{_clean(item.get('path', ''))}"
+        if item.get("codec") is not None:  # round trips of one source differ by codec only
+            classname += f"[{_clean(item['codec'])}]"
         checks = [c for c in item.get("checks") or [] if isinstance(c, dict)]
         for c in checks:
             _case(suite, classname, _clean(c.get("id", "?")), c, strict)
