@@ -72,16 +72,11 @@ def spectrogram_svg(db: np.ndarray, freqs_hz: np.ndarray, duration_s: float) -> 
 
     Colours span the top :data:`SPEC_RANGE_DB` dB below the loudest cell; digital silence
     (-inf dB) shows as the darkest colour."""
-    import matplotlib.image
-
     f, t = db.shape
     finite = db[np.isfinite(db)]
     vmax = float(finite.max()) if finite.size else 0.0
     vmin = vmax - SPEC_RANGE_DB
-    img = np.nan_to_num(db.astype(np.float64), nan=vmin, neginf=vmin, posinf=vmax)
-    buf = io.BytesIO()
-    matplotlib.image.imsave(buf, img[::-1], vmin=vmin, vmax=vmax, cmap="magma", format="png")
-    b64 = base64.b64encode(buf.getvalue()).decode("ascii")
+    b64 = base64.b64encode(_palette_png(db, vmin, vmax)).decode("ascii")
     left, bottom, w, h = 56, 22, 800, 240
     parts = [f'<svg class="spec" viewBox="0 0 {left + w + 8} {h + bottom + 18}" role="img" '
              f'aria-label="spectrogram, log frequency, dB">',
@@ -101,6 +96,23 @@ def spectrogram_svg(db: np.ndarray, freqs_hz: np.ndarray, duration_s: float) -> 
                  f'<text class="axis" x="{left + w}" y="{h + bottom + 14}" text-anchor="end">'
                  f'colour: {vmin:.0f} to {vmax:.0f} dB</text></svg>')
     return Markup("".join(parts))
+
+
+def _palette_png(db: np.ndarray, vmin: float, vmax: float) -> bytes:
+    """The (F, T) dB array as an 8-bit palette PNG (magma), low frequencies at the bottom.
+
+    One byte per cell keeps a 160 x 800 image near 130 kB even for noise (RGBA would be 4x)."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    x = np.nan_to_num(db.astype(np.float64), nan=vmin, neginf=vmin, posinf=vmax)
+    idx = np.clip(np.round((x - vmin) / (vmax - vmin) * 255.0), 0, 255).astype(np.uint8)[::-1]
+    img = Image.frombytes("P", (idx.shape[1], idx.shape[0]), np.ascontiguousarray(idx).tobytes())
+    lut = (colormaps["magma"](np.linspace(0.0, 1.0, 256))[:, :3] * 255).round().astype(np.uint8)
+    img.putpalette(lut.tobytes())
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False, compress_level=6)
+    return buf.getvalue()
 
 
 def _loudness(audio: Audio, target_lufs: float | None, notes: list[str]) -> Markup | None:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import junitparser
 from bs4 import BeautifulSoup
 
-from conftest import ROOT, run_cli
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reports"))
-from sample_results import HOSTILE_NAME, full_results  # noqa: E402
+from tests.conftest import ROOT, run_cli
+from tests.reports.sample_results import HOSTILE_NAME, full_results
 
 
 def test_report_command_writes_html_and_junit_and_exits_by_status(tmp_path):

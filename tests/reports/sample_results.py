@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from conftest import sine
+from tests.conftest import sine
 
 #: The "/" in "</script>" makes this a folder "<script>alert(1)<" holding "script>.wav" on POSIX.
 HOSTILE_NAME = "<script>alert(1)</script>.wav"

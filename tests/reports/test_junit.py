@@ -6,7 +6,7 @@ import junitparser
 import pytest
 
 from qa.reports import render_junit, write_junit
-from sample_results import HOSTILE_NAME, full_results
+from tests.reports.sample_results import HOSTILE_NAME, full_results
 
 
 @pytest.fixture

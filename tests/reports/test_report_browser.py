@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from qa.reports import write_html
-from sample_results import full_results
+from tests.reports.sample_results import full_results
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt install chromium)")

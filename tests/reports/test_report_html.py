@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+import io
 import re
 
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
+from matplotlib import colormaps
+from PIL import Image
 
 from qa.reports import render_html, write_html
 from qa.reports.audio_figures import spectrogram_svg
-from sample_results import HOSTILE_NAME, LYRICS, full_results
+from tests.reports.sample_results import HOSTILE_NAME, LYRICS, full_results
 
 
 def soup_of(html: str) -> BeautifulSoup:
@@ -202,4 +205,9 @@ def test_spectrogram_axes_on_analytic_image():
     frac = (np.log(1000) - np.log(20)) / (np.log(20000) - np.log(20))
     assert tick_1k == pytest.approx(8 + 240 * (1 - frac), abs=0.1)
     png = base64.b64decode(svg.find("image")["href"].split(",", 1)[1])
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert rgb.shape == (64, 100, 3)
+    row = 63 - int(np.argmin(np.abs(freqs - 1000.0)))  # image rows run from high to low frequency
+    magma = (colormaps["magma"]([0.0, 1.0])[:, :3] * 255).round()
+    assert np.all(rgb[row] == magma[1]) and np.all(rgb[row - 1] == magma[0])
+    assert np.all(np.delete(rgb, row, axis=0) == magma[0])
