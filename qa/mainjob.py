@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     t0 = time.perf_counter()
     out: Path = args.out
-    (out / "run").mkdir(parents=True, exist_ok=True)
+    for sub in ("run", "doctor"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
     job = Job(out)
 
     if job.available("doctor", 6, "doctor"):
