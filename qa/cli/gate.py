@@ -82,10 +82,11 @@ def _emit(results: dict, result: GateResult, args: argparse.Namespace) -> None:
     text = json.dumps(out, indent=2, allow_nan=False) + "\n"
     if args.json == "-":
         sys.stdout.write(text)
-        return
-    if args.json:
+    elif args.json:
         common.write_text_atomic(args.json, text)
-    print(summarize(result, verbose=args.verbose))
+    common.write_reports(out, args)
+    if args.json != "-":
+        print(summarize(result, verbose=args.verbose))
 
 
 def summarize(result: GateResult, *, verbose: bool = False) -> str:

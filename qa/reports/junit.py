@@ -4,7 +4,7 @@ Layout: ``<testsuites>`` holding one ``<testsuite>`` per item kind ("audio-qa.fi
 "audio-qa.run", ...). Each check is a ``<testcase classname=KIND.ITEM-PATH name=CHECK-ID>``
 (a round trip's classname ends in ``[CODEC]``);
 stage checks of a run are named ``STAGE/CHECK-ID``; gate rows become cases of an
-"audio-qa.gate" suite. Status mapping: fail -> ``<failure>``, error -> ``<error>``,
+"audio-qa.gate" suite (regressed fails; missing fails when the gate's status is "fail"). Status mapping: fail -> ``<failure>``, error -> ``<error>``,
 skip -> ``<skipped>``, warn -> passes with the message in ``<system-out>`` (a ``<failure>``
 with ``strict=True``, as ``--strict`` makes warnings fail). An item without checks is one case.
 Characters XML 1.0 cannot carry (NUL and other C0 controls in a file name) become U+FFFD.
@@ -53,7 +53,11 @@ def render_junit(results: dict[str, Any], *, strict: bool = False) -> str:
         for r in rows:
             name = f"{_clean(r.get('item', '?'))}/{_clean(r.get('metric', '?'))}"
             status = {"fail": "fail", "error": "error", "warn": "warn"}.get(verdict_class(r.get("verdict")), "pass")
+            if r.get("verdict") == "missing" and isinstance(gate, dict) and gate.get("status") == "fail":
+                status = "fail"  # the gate fails on a missing item unless --allow-missing
             msg = ", ".join(f"{k}={r[k]}" for k in ("baseline", "current", "delta", "verdict") if k in r)
+            if r.get("message"):
+                msg += f": {_clean(r['message'])}"
             _case(suite, "gate", name, {"status": status, "message": msg}, strict)
     for el in [root, *root]:
         _count(el)

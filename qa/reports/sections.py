@@ -20,7 +20,8 @@ GATE_COLUMNS = ("item", "metric", "baseline", "current", "delta", "verdict")
 _BITRATE = re.compile(r":\s*(\d+(?:\.\d+)?)\s*k?(?:bps)?\s*$", re.IGNORECASE)
 _VERDICT_CLASS = {"fail": "fail", "regression": "fail", "regressed": "fail", "worse": "fail",
                   "error": "error", "warn": "warn", "pass": "pass", "ok": "pass", "same": "pass",
-                  "improved": "pass", "better": "pass", "new": "skip", "missing": "warn", "skip": "skip"}
+                  "improved": "pass", "better": "pass", "unchanged": "pass", "new": "skip", "missing": "warn",
+                  "skip": "skip"}
 
 
 def stage_rows(stages: Any, first_bad: Any) -> list[dict[str, Any]]:

@@ -55,3 +55,23 @@ def test_check_command_html_and_junit(tmp_path):
     doc = junitparser.JUnitXml.fromfile(str(xml))
     assert doc.tests == len(data["items"][0]["checks"]) and doc.failures == 0
     assert soup.select_one("#item-0 audio")["src"].startswith("data:audio/wav;base64,")
+
+
+def test_gate_command_html_and_junit_show_the_deltas(tmp_path):
+    import shutil
+
+    shutil.copy(ROOT / "fixtures" / "audio" / "tone_997_-20dBFS.wav", tmp_path / "song.wav")
+    assert run_cli("check", "song.wav", "--json", "r.json", cwd=tmp_path).returncode == 0
+    r = run_cli("gate", "r.json", "--baseline", "base.json", "--update", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = run_cli("gate", "r.json", "--baseline", "base.json", "--html", "g.html", "--junit", "g.xml",
+                "--json", "g.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads((tmp_path / "g.json").read_text())["gate"]["rows"]
+    soup = BeautifulSoup((tmp_path / "g.html").read_text(encoding="utf-8"), "html5lib")
+    html_rows = soup.select("#gate table.gate tbody tr")
+    assert len(html_rows) == len(rows) > 0
+    assert all("status-pass" in tr["class"] for tr in html_rows)  # unchanged against itself
+    doc = junitparser.JUnitXml.fromfile(str(tmp_path / "g.xml"))
+    gate = [s for s in doc if s.name == "audio-qa.gate"][0]
+    assert gate.tests == len(rows) and gate.failures == 0
