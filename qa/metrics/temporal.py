@@ -277,7 +277,7 @@ def find_periodic_jumps(samples: np.ndarray, sample_rate: int, *, min_period: in
         for m in (1, 2, 3):
             if d % m == 0 and d // m >= min_period and d // m not in periods:
                 periods.append(d // m)
-    best = SeamSearch(None, None, None, 0)
+    scored: list[SeamSearch] = []
     for p in periods:
         if n // p < min_seams:
             continue
@@ -285,10 +285,14 @@ def find_periodic_jumps(samples: np.ndarray, sample_rate: int, *, min_period: in
         grid = np.arange(phase if phase >= 2 else phase + p, n - 2, p)
         if grid.size < min_seams:
             continue
+        total = int(grid.size)
         if grid.size > max_scored:  # score an even subset: the median needs no more
             grid = grid[np.linspace(0, grid.size - 1, max_scored).astype(np.int64)]
-        r = seam_discontinuity(x, grid)
-        med = float(np.nanmedian(r))
-        if best.median_ratio is None or med > best.median_ratio:
-            best = SeamSearch(int(p), int(phase), med, int(len(range(grid[0], n - 2, p))))
-    return best
+        med = float(np.nanmedian(seam_discontinuity(x, grid)))
+        scored.append(SeamSearch(int(p), int(phase), med, total))
+    if not scored:
+        return SeamSearch(None, None, None, 0)
+    # A multiple of the true period scores about as well as the period itself (it samples the
+    # same seams); report the shortest period within 30 % of the best score.
+    top_score = max(s.median_ratio for s in scored)
+    return min((s for s in scored if s.median_ratio >= 0.7 * top_score), key=lambda s: s.period)
