@@ -292,7 +292,10 @@ def find_periodic_jumps(samples: np.ndarray, sample_rate: int, *, min_period: in
         scored.append(SeamSearch(int(p), int(phase), med, total))
     if not scored:
         return SeamSearch(None, None, None, 0)
-    # A multiple of the true period scores about as well as the period itself (it samples the
-    # same seams); report the shortest period within 30 % of the best score.
-    top_score = max(s.median_ratio for s in scored)
-    return min((s for s in scored if s.median_ratio >= 0.7 * top_score), key=lambda s: s.period)
+    # A multiple of the true period samples a subset of the same seams and can score as well
+    # or better by chance; report the shortest divisor of the best period whose grid still
+    # scores at least half as well (the true chunk length).
+    best = max(scored, key=lambda s: s.median_ratio)
+    return min((s for s in scored if best.period % s.period == 0
+                and (best.phase - s.phase) % s.period == 0
+                and s.median_ratio >= 0.5 * best.median_ratio), key=lambda s: s.period)
