@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
+import scipy.fft
+import scipy.sparse
 from scipy.ndimage import median_filter
 
 #: Lowest level reported, dB re full scale (-120 dB is below the 24-bit noise floor per band).
@@ -44,7 +46,7 @@ def mono_mix(samples: np.ndarray) -> np.ndarray:
 def stft_power_chunks(
     mono: np.ndarray, n_fft: int = 2048, hop: int | None = None, *, center: bool = True
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(first_frame_index, power)`` with power shaped (n_fft//2 + 1, k) for k <=
+    """``mono`` is (frames,) or (channels, frames) (mixed to mono per chunk). Yield ``(first_frame_index, power)`` with power shaped (n_fft//2 + 1, k) for k <=
     :data:`CHUNK_FRAMES` consecutive frames, scaled to dB-re-full-scale power.
 
     ``center=True`` (display): frame ``j`` is centred on sample ``j * hop`` over a zero-padded
@@ -58,8 +60,10 @@ def stft_power_chunks(
     hop = hop or n_fft // 4
     if hop <= 0:
         raise ValueError(f"hop must be a positive number of samples, got {hop}")
-    x = np.asarray(mono, dtype=np.float64)
-    n = x.shape[0]
+    x = np.asarray(mono)
+    if x.ndim == 1:
+        x = x[None, :]
+    n = x.shape[1]
     half = n_fft // 2 if center else 0
     n_frames = 1 + n // hop if center else (1 + (n - n_fft) // hop if n >= n_fft else 0)
     window = np.hanning(n_fft + 1)[:-1]  # periodic Hann
@@ -71,9 +75,10 @@ def stft_power_chunks(
         seg = np.zeros(b - a)
         lo, hi = max(a, 0), min(b, n)
         if hi > lo:
-            seg[lo - a : hi - a] = x[lo:hi]
+            # (channels, k) input is mixed here, chunk by chunk: no full-length float64 copy
+            seg[lo - a : hi - a] = x[:, lo:hi].mean(axis=0, dtype=np.float64)
         frames = np.lib.stride_tricks.sliding_window_view(seg, n_fft)[::hop]
-        spec = np.fft.rfft(frames * window, axis=1)
+        spec = scipy.fft.rfft(frames * window, axis=1)
         yield j0, (spec.real**2 + spec.imag**2).T * scale
 
 
@@ -153,16 +158,19 @@ def log_spectrogram(
     their maximum (a click stays visible in a thumbnail), ``pool = ceil(T / max_columns)``.
     """
     hop = hop or n_fft // 4
-    mono = mono_mix(samples)
+    mono = np.asarray(samples)
+    if mono.ndim not in (1, 2):
+        raise ValueError(f"expected (channels, frames) samples, got shape {mono.shape}")
     centres, w = log_band_matrix(sample_rate, n_fft, n_bins, fmin_hz)
-    total = n_stft_frames(mono.shape[0], hop)
+    w = scipy.sparse.csr_matrix(w)  # about one non-zero per FFT bin: 200x fewer products
+    total = n_stft_frames(mono.shape[-1], hop)
     pool = 1 if not max_columns else max(1, math.ceil(total / max_columns))
     n_cols = math.ceil(total / pool)
     out = np.empty((n_bins, n_cols), dtype=np.float32)
     carry: np.ndarray | None = None  # frames left over from a chunk that did not fill a column
     col = 0
     for _, p in stft_power_chunks(mono, n_fft, hop):
-        bands = w @ p
+        bands = np.asarray(w @ p)
         if carry is not None:
             bands = np.concatenate([carry, bands], axis=1)
         full = (bands.shape[1] // pool) * pool
