@@ -1,0 +1,1 @@
+"""Benchmarks: one module per topic, each runnable as ``python -m benchmarks.<name>``."""

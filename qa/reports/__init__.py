@@ -1,0 +1,1 @@
+"""Report rendering: figures and documents built from measurements and results."""
