@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from qa.io.child import arm, emit
+from qa.io.child import arm, describe_error, emit
 
 #: Test signal: 1 s at 48 kHz (Opus only takes 8-48 kHz), stereo, 440 + 1000 Hz at -9 dBFS
 #: peak, quantized to int16 steps so that every lossless subtype must return it exactly.
@@ -45,7 +45,7 @@ def _main(spec: dict) -> int:
         info = backend.info()
     except (ImportError, OSError, RuntimeError, ValueError, subprocess_error()) as e:
         emit({"event": "import", "ok": False, "seconds": time.perf_counter() - t0,
-              "error": f"{type(e).__name__}: {e}"})
+              "error": describe_error(e)})
         return 0
     emit({"event": "import", "ok": True, "seconds": time.perf_counter() - t0, "info": info})
     x = test_signal()
@@ -61,7 +61,7 @@ def _main(spec: dict) -> int:
                 backend.write(path, x, TEST_RATE, fmt)
                 times.append(time.perf_counter() - t)
         except (ImportError, OSError, RuntimeError, ValueError, TypeError) as e:
-            emit({"event": "saved", "format": name, "ok": False, "error": f"{type(e).__name__}: {e}",
+            emit({"event": "saved", "format": name, "ok": False, "error": describe_error(e),
                   "cold_s": times[0] if times else None})
             continue
         emit({"event": "saved", "format": name, "ok": True, "cold_s": times[0], "warm_s": times[1],
@@ -75,7 +75,7 @@ def _main(spec: dict) -> int:
             try:
                 backend.write(path, song, TEST_RATE, fmt)
             except (ImportError, OSError, RuntimeError, ValueError, TypeError) as e:
-                emit({"event": "song", "format": name, "ok": False, "error": f"{type(e).__name__}: {e}"})
+                emit({"event": "song", "format": name, "ok": False, "error": describe_error(e)})
                 continue
             emit({"event": "song", "format": name, "ok": True, "seconds": time.perf_counter() - t, "path": path,
                   "duration": float(spec["duration"])})
@@ -98,7 +98,7 @@ def _int16(folder: str, x: np.ndarray, timeout: float) -> None:
     try:
         torchaudio.save(path, pcm, TEST_RATE)
     except (RuntimeError, ValueError, TypeError) as e:
-        emit({"event": "int16", "ok": False, "error": f"{type(e).__name__}: {e}"})
+        emit({"event": "int16", "ok": False, "error": describe_error(e)})
         return
     emit({"event": "int16", "ok": True, "path": path})
 

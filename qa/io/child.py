@@ -148,6 +148,16 @@ def _hang(step: str, timeout: float, sizes: list[tuple[float, int | None]], stde
     return Hang(step, timeout, growing, final, stack.strip())
 
 
+def describe_error(e: BaseException) -> str:
+    """``Type: message``, with the cause when the library wrapped one (torchaudio wraps the
+    TorchCodec ImportError that names the missing FFmpeg library)."""
+    text = f"{type(e).__name__}: {e}"
+    c = e.__cause__ or e.__context__
+    if c is not None and str(c) not in text:
+        text += f" (caused by {type(c).__name__}: {c})"
+    return text
+
+
 # -- the child side -----------------------------------------------------------------------------
 def arm(timeout: float) -> None:
     """Dump every thread's stack to stderr shortly before the parent gives up on this step."""
@@ -175,7 +185,7 @@ def _main(spec_json: str) -> int:
     try:
         get_backend(spec["backend"]).write(spec["path"], x, int(spec["sample_rate"]), fmt)
     except (ImportError, OSError, RuntimeError, ValueError, TypeError) as e:
-        emit({"ok": False, "error": f"{type(e).__name__}: {e}", "errno": getattr(e, "errno", None),
+        emit({"ok": False, "error": describe_error(e), "errno": getattr(e, "errno", None),
               "seconds": time.perf_counter() - t0})
         return 0
     emit({"ok": True, "seconds": time.perf_counter() - t0})

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from qa.io.backends import DEFAULT_SAVE_BACKENDS, get_backend
-from qa.io.child import Child, ChildDied, ChildHung, Hang
+from qa.io.child import Child, ChildDied, ChildHung, Hang, describe_error
 from qa.io.formats import Format, format_for_path
 from qa.io.prepare import as_audio, validate
 from qa.io.verify import verify_file
@@ -140,9 +140,9 @@ def _attempt(name: str, tmp: str, x: np.ndarray, sr: int, fmt: Format, timeout_s
         try:
             get_backend(name).write(tmp, x, sr, fmt)
         except ImportError as e:
-            return SaveAttempt(name, "unavailable", f"{e}; {get_backend(name).install_hint}")
+            return SaveAttempt(name, "unavailable", f"{describe_error(e)}; {get_backend(name).install_hint}")
         except (OSError, RuntimeError, ValueError, TypeError) as e:
-            return SaveAttempt(name, "failed", f"{type(e).__name__}: {e}")
+            return SaveAttempt(name, "failed", describe_error(e))
     else:
         failed = _write_in_child(name, tmp, x, sr, fmt, timeout_s)
         if failed is not None:
