@@ -17,6 +17,11 @@ from qa.io.formats import FORMATS
 from qa.io.verify import verify_file
 
 
+#: Seconds an import may take before it counts as hung: torch + TorchCodec measured 3 s idle and
+#: 14 s on this 2-core machine under load from other jobs; 30 s still catches a real hang.
+IMPORT_TIMEOUT_S = 30.0
+
+
 @dataclass
 class Cell:
     """One backend x format result. ``outcome``: ok, wrong_subtype, failed, hung."""
@@ -54,18 +59,23 @@ def formats_for(name: str, wanted: list[str]) -> list[str]:
 
 
 def probe_backend(name: str, formats: list[str], folder: str, timeout: float,
-                  duration: float | None = None, env: dict[str, str] | None = None) -> BackendProbe:
+                  duration: float | None = None, env: dict[str, str] | None = None,
+                import_timeout: float | None = None) -> BackendProbe:
+    """Probe ``name``: ``timeout`` s per save; the import gets ``import_timeout`` (default the
+    larger of ``timeout`` and IMPORT_TIMEOUT_S, since importing torch on a busy machine is slow)."""
+    import_timeout = import_timeout or max(timeout, IMPORT_TIMEOUT_S)
     out = BackendProbe(name)
     left = formats_for(name, formats)
     want_int16 = name == "torchaudio"
     while True:
         spec = {"backend": name, "formats": left, "dir": folder, "timeout": timeout,
-                "duration": duration, "int16_trap": want_int16}
+                "duration": duration, "int16_trap": want_int16, "import_timeout": import_timeout}
         step, path = "import", None
         with Child(["-m", "qa.doctor.probe", json.dumps(spec)], env=env) as child:
             try:
                 while True:
-                    ev = child.next_event(f"{name} {step}", timeout, watch=path)
+                    limit = import_timeout if step == "import" else timeout
+                    ev = child.next_event(f"{name} {step}", limit, watch=path)
                     if ev["event"] == "done":
                         return out
                     step, path = _handle(out, ev, left)

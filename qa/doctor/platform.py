@@ -45,7 +45,9 @@ def parse_mounts(text: str) -> list[Mount]:
 
 
 def _unescape(s: str) -> str:
-    return s.encode().decode("unicode_escape") if "\\" in s else s
+    import re
+
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)
 
 
 def mount_for(path: str, mounts: list[Mount]) -> Mount | None:

@@ -39,7 +39,7 @@ def _main(spec: dict) -> int:
     faulthandler.enable()
     backend = get_backend(spec["backend"])
     timeout = float(spec["timeout"])
-    arm(timeout)
+    arm(float(spec.get("import_timeout") or timeout))
     t0 = time.perf_counter()
     try:
         info = backend.info()
