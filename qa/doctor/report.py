@@ -20,6 +20,26 @@ SLOW_RATIO = 0.2
 LAZY_LOAD_S = 1.0
 
 
+def short_error(err: str | None) -> str:
+    """One line for the human summary: TorchCodec's multi-page loading report becomes the reason
+    per FFmpeg version it tried ("5: libavutil.so.57: file too short"); JSON keeps it all."""
+    import re
+
+    if not err:
+        return ""
+    head = re.sub(r"\.?\s*Likely causes:?\s*$", "", err.strip().splitlines()[0]).rstrip(". ")
+    blocks = re.split(r"^FFmpeg version (\d+):$", err, flags=re.M)
+    if len(blocks) < 3:
+        return head
+    why = []
+    for ver, body in zip(blocks[1::2], blocks[2::2]):
+        m = re.search(r"^OSError: (.*)$", body, flags=re.M)
+        reason = m.group(1) if m else "failed"
+        reason = reason.replace(": cannot open shared object file: No such file or directory", " not found")
+        why.append(f"FFmpeg {ver}: {reason}")
+    return f"{head} ({'; '.join(why)})"
+
+
 def not_installed(p: BackendProbe) -> bool:
     err = p.error or ""
     mod = _MODULE.get(p.name)
@@ -50,7 +70,7 @@ def _available(p: BackendProbe, hint: str) -> CheckResult:
                            f"in {p.import_s:.2f} s", value=round(p.import_s or 0.0, 3), unit="s")
     if not_installed(p):
         return CheckResult("backend_available", "skip", f"{p.name} is not installed ({p.error})", hint=hint)
-    return CheckResult("backend_available", "fail", f"{p.name} is installed but cannot be used: {p.error}",
+    return CheckResult("backend_available", "fail", f"{p.name} is installed but cannot be used: {short_error(p.error)}",
                        hint=_fix_for(p, hint))
 
 
@@ -147,7 +167,7 @@ def diagnosis(probes: list[BackendProbe], d: DirReport, facts: dict) -> str:
             out.append(f"Importing {p.name} hung for {p.import_hang.seconds:.0f} s; the stack is in --json.")
     ta = next((p for p in probes if p.name == "torchaudio"), None)
     if ta is not None and ta.available is False and not not_installed(ta):
-        out.append(f"torchaudio cannot save: {ta.error}. {_fix_for(ta, '')}.")
+        out.append(f"torchaudio cannot save: {short_error(ta.error)}. {_fix_for(ta, '')}.")
     if ta is not None and ta.int16_trap:
         out.append(f"torchaudio {ta.info.get('version')} turns an int16 tensor into a +-1 square wave "
                    "(it expects floats in [-1, 1]): convert with tensor.float() / 32768 before saving.")
@@ -156,7 +176,7 @@ def diagnosis(probes: list[BackendProbe], d: DirReport, facts: dict) -> str:
                    "use soundfile with subtype='FLOAT' when you need float WAV.")
     for p in probes:
         slow = [c for c in p.cells if c.cold_s and c.warm_s is not None and c.cold_s > LAZY_LOAD_S]
-        if p.import_s and p.import_s > LAZY_LOAD_S:
+        if p.available and p.import_s and p.import_s > LAZY_LOAD_S:
             first = f"importing {p.name} took {p.import_s:.1f} s"
             if slow:
                 first += f" and its first save {slow[0].cold_s:.1f} s (later saves {slow[0].warm_s:.2f} s)"

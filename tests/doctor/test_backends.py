@@ -54,3 +54,14 @@ def test_clean_backends_pass_every_format(tmp_path, name):
     p = probe_backend(name, ALL, str(tmp_path), timeout=30)
     assert {c.format: c.outcome for c in p.cells} == {f: "ok" for f in ALL}
     assert all(c.cold_s is not None and c.warm_s is not None for c in p.cells)
+
+
+def test_torchcodec_loading_report_is_condensed_for_humans():
+    from qa.doctor.report import short_error
+
+    err = ("RuntimeError: Could not load libtorchcodec. Likely causes:\n  1. FFmpeg...\n"
+           "FFmpeg version 8:\nTraceback\nOSError: libavutil.so.60: cannot open shared object file: "
+           "No such file or directory\nmore\nOSError: Could not load this library: core8.so\n"
+           "FFmpeg version 5:\nTraceback\nOSError: /lib/libavutil.so.57: file too short\n")
+    assert short_error(err) == ("RuntimeError: Could not load libtorchcodec (FFmpeg 8: libavutil.so.60 "
+                                "not found; FFmpeg 5: /lib/libavutil.so.57: file too short)")
