@@ -140,7 +140,3 @@ def _summary(report, probes, d, facts, formats, text) -> str:
 def _skipped(report, name: str) -> bool:
     item = next(i for i in report.items if i.path == name)
     return item.checks[0].status == "skip"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run(argparse.Namespace()))
