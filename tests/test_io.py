@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import ROOT, sine
+from tests.conftest import ROOT, sine
 
 os.environ["AUDIO_QA_TEST_BACKENDS"] = "1"  # before qa.io is imported: registers test writers
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 
 def test_clean_machine_every_backend_passes(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from qa.results import ItemResult
-from conftest import run_cli
+from tests.conftest import run_cli
 
 LOUDNESS = ["true_peak_dbtp", "integrated_lufs", "momentary_max_lufs", "short_term_max_lufs",
             "lra_lu", "plr_db"]
