@@ -214,10 +214,13 @@ def _to_db(power: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class FrameFlatness:
     """Per-frame spectral flatness summary. ``median`` over the frames that carry signal
-    (power above ``FLOOR_DB``); None when no frame does."""
+    (power above ``FLOOR_DB``); None when no frame does, either because the file is silent or
+    because it is shorter than one ``n_fft``-sample frame (``frames`` == 0)."""
 
     median: float | None
     active_frames: int
+    frames: int = 0
+    n_fft: int = 2048
 
 
 def spectral_flatness(samples: np.ndarray, sample_rate: int, *, n_fft: int = 2048,
@@ -229,23 +232,29 @@ def spectral_flatness(samples: np.ndarray, sample_rate: int, *, n_fft: int = 204
     distributed, and E[log P] = log E[P] - gamma), the same convention as librosa."""
     k0 = max(1, int(math.ceil(fmin_hz * n_fft / sample_rate)))
     vals = []
+    frames = 0
     for _, p in channel_power_chunks(samples, n_fft, hop):
+        frames += p.shape[1]
         p = p[k0:]
         am = p.mean(axis=0)
         gm = np.exp(np.log(p + _TINY).mean(axis=0))
         ok = am > _FLOOR_POWER
         vals.append(gm[ok] / am[ok])
     v = np.concatenate(vals) if vals else np.empty(0)
-    return FrameFlatness(float(np.median(v)) if v.size else None, int(v.size))
+    return FrameFlatness(float(np.median(v)) if v.size else None, int(v.size), frames, n_fft)
 
 
 @dataclass(frozen=True)
 class AverageSpectrum:
-    """Long-term average power spectrum (mean over all STFT frames), dB re full scale."""
+    """Long-term average power spectrum (mean over all STFT frames), dB re full scale.
+    ``frames`` is the number of ``n_fft``-sample frames averaged: 0 when the file is shorter
+    than one frame (the spectrum is then at the floor everywhere, like silence)."""
 
     freqs_hz: np.ndarray
     db: np.ndarray
     sample_rate: int
+    frames: int = 0
+    n_fft: int = 4096
 
 
 def average_spectrum(samples: np.ndarray, sample_rate: int, *, n_fft: int = 4096,
@@ -259,7 +268,7 @@ def average_spectrum(samples: np.ndarray, sample_rate: int, *, n_fft: int = 4096
         acc += p.sum(axis=1)
         count += p.shape[1]
     freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
-    return AverageSpectrum(freqs, _to_db(acc / max(count, 1)), int(sample_rate))
+    return AverageSpectrum(freqs, _to_db(acc / max(count, 1)), int(sample_rate), count, n_fft)
 
 
 def bandwidth_hz(spectrum: AverageSpectrum, *, drop_db: float = 60.0,
