@@ -25,10 +25,10 @@ from scipy.ndimage import median_filter
 #: Lowest level reported, dB re full scale (-120 dB is below the 24-bit noise floor per band).
 FLOOR_DB = -120.0
 _FLOOR_POWER = 10.0 ** (FLOOR_DB / 10.0)
-#: STFT frames per chunk, for 2048-point frames: 512 frames of 2048 points are 8 MiB of
+#: STFT frames per chunk, for 2048-point frames: 256 frames of 2048 points are 4 MiB of
 #: float64. Longer frames get proportionally fewer (:func:`chunk_frames`), so a chunk holds the
 #: same number of samples whatever ``n_fft``.
-CHUNK_FRAMES = 512
+CHUNK_FRAMES = 256
 
 
 def chunk_frames(n_fft: int) -> int:
