@@ -86,6 +86,8 @@ def noise_like(m, ctx: CheckContext) -> CheckResult:
     c = m.group("content")
     fl = c.flatness.median
     if fl is None:
+        if c.flatness_too_short:
+            return CheckResult("noise_like", "skip", f"spectral flatness n/a: {c.flatness_too_short}")
         return CheckResult("noise_like", "skip", "digital silence (see not_silent)")
     fail_f = ctx.threshold("noise_like", "fail_flatness")
     warn_f = ctx.threshold("noise_like", "warn_flatness")
@@ -122,6 +124,8 @@ def bandwidth(m, ctx: CheckContext) -> CheckResult:
     c = m.group("content")
     bw = c.bandwidth_hz
     if bw is None:
+        if c.bandwidth_too_short:
+            return CheckResult("bandwidth", "skip", f"bandwidth n/a: {c.bandwidth_too_short}")
         return CheckResult("bandwidth", "skip", "digital silence (see not_silent)")
     nyq = c.nyquist_hz
     frac = bw / nyq

@@ -25,6 +25,10 @@ class ContentMetrics:
     peak_fraction: float | None
     envelope_range_db: float | None
     dropouts: temporal.Dropouts
+    #: why spectral_flatness / bandwidth_hz is None when the file is shorter than one analysis
+    #: frame (None otherwise: measured, or None because of silence)
+    flatness_too_short: str | None = None
+    bandwidth_too_short: str | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -51,12 +55,16 @@ def content_metrics(samples: np.ndarray, sample_rate: int) -> ContentMetrics:
     if stereo.lr_correlation is None:
         notes.append(f"lr_correlation: n/a, {stereo.reason}")
     flat = spectral.spectral_flatness(x, sample_rate)
+    flat_short = _too_short(x, flat.n_fft) if flat.frames == 0 else None
     if flat.median is None:
-        notes.append("spectral_flatness: n/a, no frame carries signal (digital silence)")
+        why = flat_short or "no frame carries signal (digital silence)"
+        notes.append(f"spectral_flatness: n/a, {why}")
     spec = spectral.average_spectrum(x, sample_rate)
     bw = spectral.bandwidth_hz(spec)
+    bw_short = _too_short(x, spec.n_fft) if spec.frames == 0 else None
     if bw is None:
-        notes.append("bandwidth_hz: n/a, the spectrum is at the floor everywhere (silence)")
+        why = bw_short or "the spectrum is at the floor everywhere (silence)"
+        notes.append(f"bandwidth_hz: n/a, {why}")
     drops = temporal.low_energy_runs(x, sample_rate)
     if drops.typical_dbfs is None:
         notes.append("longest_dropout_s: n/a, the file is digital silence")
@@ -70,8 +78,15 @@ def content_metrics(samples: np.ndarray, sample_rate: int) -> ContentMetrics:
         peak_fraction=spectral.peak_fraction(spec),
         envelope_range_db=temporal.envelope_range_db(x, sample_rate),
         dropouts=drops,
+        flatness_too_short=flat_short,
+        bandwidth_too_short=bw_short,
         notes=tuple(notes),
     )
+
+
+def _too_short(x: np.ndarray, n_fft: int) -> str:
+    return (f"the file is too short: {x.shape[-1]} samples per channel, fewer than the {n_fft} "
+            "of one analysis frame")
 
 
 @dataclass(frozen=True)

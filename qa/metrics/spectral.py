@@ -25,8 +25,15 @@ from scipy.ndimage import median_filter
 #: Lowest level reported, dB re full scale (-120 dB is below the 24-bit noise floor per band).
 FLOOR_DB = -120.0
 _FLOOR_POWER = 10.0 ** (FLOOR_DB / 10.0)
-#: STFT frames per chunk: 512 frames of 2048 points are 8 MB of float64 spectra.
-CHUNK_FRAMES = 512
+#: STFT frames per chunk, for 2048-point frames: 256 frames of 2048 points are 4 MiB of
+#: float64. Longer frames get proportionally fewer (:func:`chunk_frames`), so a chunk holds the
+#: same number of samples whatever ``n_fft``.
+CHUNK_FRAMES = 256
+
+
+def chunk_frames(n_fft: int) -> int:
+    """STFT frames per chunk for ``n_fft``-point frames: :data:`CHUNK_FRAMES` x 2048 samples."""
+    return max(1, CHUNK_FRAMES * 2048 // n_fft)
 #: Power added before logs in flatness so digital silence has a defined (zero) flatness.
 _TINY = 1e-20
 
@@ -46,8 +53,10 @@ def mono_mix(samples: np.ndarray) -> np.ndarray:
 def stft_power_chunks(
     mono: np.ndarray, n_fft: int = 2048, hop: int | None = None, *, center: bool = True
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """``mono`` is (frames,) or (channels, frames) (mixed to mono per chunk). Yield ``(first_frame_index, power)`` with power shaped (n_fft//2 + 1, k) for k <=
-    :data:`CHUNK_FRAMES` consecutive frames, scaled to dB-re-full-scale power.
+    """``mono`` is (frames,) or (channels, frames) (mixed to mono per chunk). Yield
+    ``(first_frame_index, power)`` with power shaped (n_fft//2 + 1, k) for k <=
+    :func:`chunk_frames` consecutive frames, scaled to dB-re-full-scale power. Each yielded
+    array is new (the caller may modify it in place).
 
     ``center=True`` (display): frame ``j`` is centred on sample ``j * hop`` over a zero-padded
     signal, ``1 + len(mono) // hop`` frames. ``center=False`` (metrics): only frames wholly
@@ -68,8 +77,9 @@ def stft_power_chunks(
     n_frames = 1 + n // hop if center else (1 + (n - n_fft) // hop if n >= n_fft else 0)
     window = np.hanning(n_fft + 1)[:-1]  # periodic Hann
     scale = 1.0 / (window.sum() / 2.0) ** 2
-    for j0 in range(0, n_frames, CHUNK_FRAMES):
-        j1 = min(j0 + CHUNK_FRAMES, n_frames)
+    step = chunk_frames(n_fft)
+    for j0 in range(0, n_frames, step):
+        j1 = min(j0 + step, n_frames)
         a = j0 * hop - half
         b = (j1 - 1) * hop - half + n_fft
         seg = np.zeros(b - a)
@@ -78,8 +88,12 @@ def stft_power_chunks(
             # (channels, k) input is mixed here, chunk by chunk: no full-length float64 copy
             seg[lo - a : hi - a] = x[:, lo:hi].mean(axis=0, dtype=np.float64)
         frames = np.lib.stride_tricks.sliding_window_view(seg, n_fft)[::hop]
-        spec = scipy.fft.rfft(frames * window, axis=1)
-        yield j0, (spec.real**2 + spec.imag**2).T * scale
+        spec = scipy.fft.rfft(frames * window, axis=1, overwrite_x=True)
+        p = spec.real**2
+        p += spec.imag**2
+        del spec
+        p *= scale
+        yield j0, p.T
 
 
 def channel_power_chunks(
@@ -96,7 +110,11 @@ def channel_power_chunks(
         return
     gens = [stft_power_chunks(ch, n_fft, hop, center=center) for ch in x]
     for parts in zip(*gens):
-        yield parts[0][0], sum(p for _, p in parts) / len(parts)
+        acc = parts[0][1]  # a new array per chunk: summed into in place
+        for _, p in parts[1:]:
+            acc += p
+        acc /= len(parts)
+        yield parts[0][0], acc
 
 
 def n_stft_frames(n_samples: int, hop: int) -> int:
@@ -196,10 +214,13 @@ def _to_db(power: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class FrameFlatness:
     """Per-frame spectral flatness summary. ``median`` over the frames that carry signal
-    (power above ``FLOOR_DB``); None when no frame does."""
+    (power above ``FLOOR_DB``); None when no frame does, either because the file is silent or
+    because it is shorter than one ``n_fft``-sample frame (``frames`` == 0)."""
 
     median: float | None
     active_frames: int
+    frames: int = 0
+    n_fft: int = 2048
 
 
 def spectral_flatness(samples: np.ndarray, sample_rate: int, *, n_fft: int = 2048,
@@ -211,23 +232,29 @@ def spectral_flatness(samples: np.ndarray, sample_rate: int, *, n_fft: int = 204
     distributed, and E[log P] = log E[P] - gamma), the same convention as librosa."""
     k0 = max(1, int(math.ceil(fmin_hz * n_fft / sample_rate)))
     vals = []
+    frames = 0
     for _, p in channel_power_chunks(samples, n_fft, hop):
+        frames += p.shape[1]
         p = p[k0:]
         am = p.mean(axis=0)
         gm = np.exp(np.log(p + _TINY).mean(axis=0))
         ok = am > _FLOOR_POWER
         vals.append(gm[ok] / am[ok])
     v = np.concatenate(vals) if vals else np.empty(0)
-    return FrameFlatness(float(np.median(v)) if v.size else None, int(v.size))
+    return FrameFlatness(float(np.median(v)) if v.size else None, int(v.size), frames, n_fft)
 
 
 @dataclass(frozen=True)
 class AverageSpectrum:
-    """Long-term average power spectrum (mean over all STFT frames), dB re full scale."""
+    """Long-term average power spectrum (mean over all STFT frames), dB re full scale.
+    ``frames`` is the number of ``n_fft``-sample frames averaged: 0 when the file is shorter
+    than one frame (the spectrum is then at the floor everywhere, like silence)."""
 
     freqs_hz: np.ndarray
     db: np.ndarray
     sample_rate: int
+    frames: int = 0
+    n_fft: int = 4096
 
 
 def average_spectrum(samples: np.ndarray, sample_rate: int, *, n_fft: int = 4096,
@@ -241,7 +268,7 @@ def average_spectrum(samples: np.ndarray, sample_rate: int, *, n_fft: int = 4096
         acc += p.sum(axis=1)
         count += p.shape[1]
     freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
-    return AverageSpectrum(freqs, _to_db(acc / max(count, 1)), int(sample_rate))
+    return AverageSpectrum(freqs, _to_db(acc / max(count, 1)), int(sample_rate), count, n_fft)
 
 
 def bandwidth_hz(spectrum: AverageSpectrum, *, drop_db: float = 60.0,

@@ -200,6 +200,11 @@ def _residual(x: np.ndarray) -> np.ndarray:
     return np.diff(x.astype(np.float64), n=2, axis=-1)
 
 
+#: Seam positions scored per batch in :func:`seam_discontinuity` (batch x channels x 2 window
+#: float64 values: 256 x 2 x 1024 x 8 B = 4 MiB).
+SEAM_BATCH = 256
+
+
 def seam_discontinuity(samples: np.ndarray, positions, *, window: int = 512) -> np.ndarray:
     """Jump size at each seam position relative to the typical sample-to-sample change nearby.
 
@@ -207,26 +212,87 @@ def seam_discontinuity(samples: np.ndarray, positions, *, window: int = 512) -> 
     ``x[p]`` from the line through ``x[p-2], x[p-1]`` (a step of height h gives h), and the
     typical change is the RMS of that deviation over ``window`` frames either side, excluding
     the seam itself. Returns (len(positions),) ratios, the largest over the channels;
-    smooth audio gives about 1 at random positions, a click or step tens to hundreds."""
+    smooth audio gives about 1 at random positions, a click or step tens to hundreds; NaN for
+    positions closer than 2 frames to either end of the file.
+
+    Positions with a whole window inside the file are scored together, :data:`SEAM_BATCH` at a
+    time (one gather and one second difference per batch); the few near the ends one by one.
+    """
     x = np.asarray(samples)
     x = x[None, :] if x.ndim == 1 else x
     n = x.shape[1]
-    pos = np.asarray(list(positions), dtype=np.int64)
+    pos = np.asarray(list(positions), dtype=np.int64).reshape(-1)
     out = np.full(pos.shape, np.nan)
-    for i, p in enumerate(pos):
-        if p < 2 or p >= n - 2:
-            continue
+    inside = (pos >= 2) & (pos < n - 2)
+    whole = inside & (pos >= window) & (pos + window <= n)
+    j = window - 2  # residual index of the seam within a whole window
+    keep = np.ones(2 * window - 2, dtype=bool)
+    keep[max(0, j - 2) : j + 3] = False
+    offsets = np.arange(-window, window)
+    idx_whole = np.flatnonzero(whole)
+    for b in range(0, idx_whole.size, SEAM_BATCH):
+        sel = idx_whole[b : b + SEAM_BATCH]
+        seg = x[:, pos[sel, None] + offsets]  # (channels, batch, 2 window)
+        e = np.diff(seg.astype(np.float64), n=2, axis=-1)
+        out[sel] = _ratio(np.abs(e[:, :, j]), np.sqrt(np.mean(e[:, :, keep] ** 2, axis=-1)))
+    for i in np.flatnonzero(inside & ~whole):
+        p = int(pos[i])
         a, b = max(0, p - window), min(n, p + window)
-        e = _residual(x[:, a:b])  # index j -> frame a + j + 2
-        j = p - a - 2
-        jump = np.abs(e[:, j])
+        e = _residual(x[:, a:b])  # index k -> frame a + k + 2
+        k = p - a - 2
         mask = np.ones(e.shape[1], dtype=bool)
-        mask[max(0, j - 2) : j + 3] = False
-        typ = np.sqrt(np.mean(e[:, mask] ** 2, axis=1))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(typ > 0, jump / typ, np.where(jump > 0, np.inf, 0.0))
-        out[i] = float(r.max())
+        mask[max(0, k - 2) : k + 3] = False
+        out[i] = _ratio(np.abs(e[:, k])[:, None], np.sqrt(np.mean(e[:, mask] ** 2, axis=1))[:, None])[0]
     return out
+
+
+def _ratio(jump: np.ndarray, typ: np.ndarray) -> np.ndarray:
+    """(channels, k) jumps over typical changes -> (k,) largest ratio over the channels; a jump
+    in a silent neighbourhood is infinite, no jump in one 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(typ > 0, jump / typ, np.where(jump > 0, np.inf, 0.0))
+    return r.max(axis=0)
+
+
+#: Residual samples per block in the outlier scan of :func:`jump_outliers`.
+SCAN_BLOCK = 1 << 16
+
+
+def jump_outliers(samples: np.ndarray, k: int = 200, *, half_window: int = 1024) -> np.ndarray:
+    """Frame positions (sorted) of the ``k`` largest normalised jumps: the second-difference
+    residual (largest over the channels) divided by its RMS over ``half_window`` residual
+    samples either side. The position of residual index i is i + 2 (the new chunk's first
+    frame, see :func:`_residual`).
+
+    Scanned in blocks of :data:`SCAN_BLOCK` with ``half_window`` of context each side (the
+    window sums of a block come from its own cumulative sum, so nothing is file-sized), keeping
+    each block's ``k`` best; the overall best ``k`` are among them."""
+    x = np.asarray(samples)
+    x = x[None, :] if x.ndim == 1 else x
+    size = x.shape[1] - 2  # residual length
+    w = half_window
+    pos_parts, val_parts = [], []
+    for a in range(0, size, SCAN_BLOCK):
+        b = min(a + SCAN_BLOCK, size)
+        lo0, hi0 = max(0, a - w), min(size, b + w)
+        e = np.abs(_residual(x[:, lo0 : hi0 + 2])).max(axis=0)  # index i -> residual lo0 + i
+        c = np.concatenate(([0.0], np.cumsum(e * e)))
+        i = np.arange(a, b)
+        lo, hi = np.maximum(i - w, 0) - lo0, np.minimum(i + w, size) - lo0
+        rms = np.sqrt((c[hi] - c[lo]) / (hi - lo))
+        ev = e[a - lo0 : b - lo0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(rms > 0, ev / rms, 0.0)
+        kk = min(k, z.size)
+        top = np.argpartition(z, -kk)[-kk:]
+        pos_parts.append(top + a)
+        val_parts.append(z[top])
+    if not pos_parts:
+        return np.empty(0, dtype=np.int64)
+    pos, val = np.concatenate(pos_parts), np.concatenate(val_parts)
+    kk = min(k, val.size)
+    top = np.sort(pos[np.argpartition(val, -kk)[-kk:]]) + 2
+    return top.astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -247,28 +313,19 @@ def find_periodic_jumps(samples: np.ndarray, sample_rate: int, *, min_period: in
     """Search for discontinuities that repeat at a fixed period (a chunked decoder's joins).
 
     1. Normalise the second-difference residual by its running RMS (~23 ms) and take the
-       ``outliers`` largest local peaks. 2. The most common differences between peak positions
-       (and their halves/thirds) are candidate periods; the most common residue of the peaks
-       modulo a period is its phase. 3. Each candidate grid is scored by the median of
-       :func:`seam_discontinuity` over all its positions, so a grid must hold a jump at nearly
-       every seam, not at a few coincident transients; the best grid is returned.
+       ``outliers`` largest values (:func:`jump_outliers`). 2. The most common differences
+       between their positions (and the halves/thirds of those) are candidate periods; the
+       most common residue of the positions modulo a period is its phase. 3. Each candidate
+       grid is scored by the median of :func:`seam_discontinuity` over all its positions (all
+       grids in one batched call), so a grid must hold a jump at nearly every seam, not at a
+       few coincident transients; the best grid is returned.
     """
     x = np.asarray(samples)
     x = x[None, :] if x.ndim == 1 else x
     n = x.shape[1]
     if n < 2 * min_period * min_seams:
         return SeamSearch(None, None, None, 0)
-    e = np.abs(_residual(x)).max(axis=0)
-    w = 1024
-    c = np.concatenate(([0.0], np.cumsum(e * e)))
-    lo = np.clip(np.arange(e.size) - w, 0, e.size)
-    hi = np.clip(np.arange(e.size) + w, 0, e.size)
-    rms = np.sqrt((c[hi] - c[lo]) / (hi - lo))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(rms > 0, e / rms, 0.0)
-    k = min(outliers, z.size)
-    top = np.argpartition(z, -k)[-k:] + 2  # frame positions of the new chunks
-    top.sort()
+    top = jump_outliers(x, outliers)
     diffs = (top[None, :] - top[:, None])[np.triu_indices(top.size, 1)]
     diffs = diffs[diffs >= min_period]
     counts = Counter(diffs.tolist())
@@ -277,7 +334,7 @@ def find_periodic_jumps(samples: np.ndarray, sample_rate: int, *, min_period: in
         for m in (1, 2, 3):
             if d % m == 0 and d // m >= min_period and d // m not in periods:
                 periods.append(d // m)
-    scored: list[SeamSearch] = []
+    grids: list[tuple[int, int, int, np.ndarray]] = []  # period, phase, seams, scored subset
     for p in periods:
         if n // p < min_seams:
             continue
@@ -288,8 +345,12 @@ def find_periodic_jumps(samples: np.ndarray, sample_rate: int, *, min_period: in
         total = int(grid.size)
         if grid.size > max_scored:  # score an even subset: the median needs no more
             grid = grid[np.linspace(0, grid.size - 1, max_scored).astype(np.int64)]
-        med = float(np.nanmedian(seam_discontinuity(x, grid)))
-        scored.append(SeamSearch(int(p), int(phase), med, total))
+        grids.append((int(p), int(phase), total, grid))
+    # every candidate grid scored in one batched call
+    ratios = seam_discontinuity(x, np.concatenate([g[3] for g in grids])) if grids else np.empty(0)
+    bounds = np.cumsum([0] + [g[3].size for g in grids])
+    scored = [SeamSearch(p, phase, float(np.nanmedian(ratios[bounds[i] : bounds[i + 1]])), total)
+              for i, (p, phase, total, _) in enumerate(grids)]
     if not scored:
         return SeamSearch(None, None, None, 0)
     # A multiple of the true period samples a subset of the same seams and can score as well
