@@ -16,7 +16,7 @@ from qa.pytest_plugin import assert_audio
 SR = 44100
 
 
-def my_pipeline(prompt: str, seconds: float = 3.0, gain: float = 0.5) -> np.ndarray:
+def my_pipeline(prompt: str, seconds: float = 3.0, gain: float = 0.75) -> np.ndarray:
     """A stand-in 'model': a chord whose root depends on the prompt, (2, samples) float32."""
     root = 110.0 * 2 ** ((sum(map(ord, prompt)) % 12) / 12)
     t = np.arange(int(SR * seconds)) / SR

@@ -24,32 +24,34 @@ def run(pytester, monkeypatch):
     return go
 
 
+# Real music (the 4 s fixture song, mastered to -14 LUFS), so that every check applies.
+SONG = ROOT / "fixtures" / "audio" / "song_short_48k.wav"
+
 SUITE = '''
 import numpy as np
 import soundfile as sf
 import pytest
 from qa.pytest_plugin import assert_audio
 
-SR = 48000
-t = np.arange(SR) / SR
-tone = 0.25 * np.sin(2 * np.pi * 997 * t)
+song, SR = sf.read(r"%s", always_2d=True)
+stereo = song.T
 
 def test_clean():
-    item = assert_audio(np.stack([tone, tone]), SR, expect_channels=2)
+    item = assert_audio(stereo, SR, expect_channels=2)
     assert item.status == "pass"
 
 def test_clipped():
-    assert_audio(np.clip(8 * tone, -1, 1), SR)
+    assert_audio(np.clip(8 * stereo, -1, 1), SR)
 
 def test_clipped_file(tmp_path):
     p = tmp_path / "loud.wav"
-    sf.write(p, np.clip(8 * tone, -1, 1), SR, subtype="PCM_16")
+    sf.write(p, np.clip(8 * stereo, -1, 1).T, SR, subtype="PCM_16")
     assert_audio(p)
 
 def test_needs_rate():
     with pytest.raises(TypeError, match="a ndarray needs sample_rate=HZ"):
-        assert_audio(tone)
-'''
+        assert_audio(stereo)
+''' % SONG
 
 
 def test_assert_audio_fails_with_the_check_table(run, pytester):
@@ -58,7 +60,7 @@ def test_assert_audio_fails_with_the_check_table(run, pytester):
     r.assert_outcomes(passed=2, failed=2)
     out = r.stdout.str()
     # the table: header, one row per check, the hint of the failing one
-    assert "audio-qa: test_suite.py::test_clipped::audio1 -> FAIL (48000 Hz, 1 ch, 1.00 s)" in out
+    assert "audio-qa: test_suite.py::test_clipped::audio1 -> FAIL (48000 Hz, 2 ch, 4.00 s)" in out
     assert "status  check " in out
     row = [ln for ln in out.splitlines() if "FAIL" in ln and " clipping " in ln][0]
     assert "0.001 fraction" in row  # the streaming profile's fail_fraction as the threshold
@@ -83,18 +85,20 @@ def test_session_report_json(run, pytester):
 
 
 def test_strict_and_profile_option(run, pytester):
-    # a tone with DC 0.02: dc_offset warns (warn_abs 0.01, fail_abs 0.03)
+    # the song with DC 0.02: dc_offset warns (warn_abs 0.01, fail_abs 0.03); under the podcast
+    # profile (-16 LUFS +-1 warn, +-2 fail) the -14 LUFS song also only warns.
     pytester.makepyfile(test_dc='''
 import numpy as np
+import soundfile as sf
 from qa.pytest_plugin import assert_audio
-SR = 48000
-x = 0.25 * np.sin(2 * np.pi * 997 * np.arange(SR) / SR) + 0.02
+song, SR = sf.read(r"%s", always_2d=True)
+x = song.T + 0.02
 def test_lax():
     assert assert_audio(x, SR).check("dc_offset").status == "warn"
 def test_strict():
     assert_audio(x, SR, strict=True)
-''')
-    r = run("-q", "--audio-qa-profile", "broadcast")
+''' % SONG)
+    r = run("-q", "--audio-qa-profile", "podcast")
     r.assert_outcomes(passed=1, failed=1)
     assert "WARN    dc_offset" in r.stdout.str()
     bad = run("-q", "--audio-qa-profile", "nosuch")

@@ -3,17 +3,21 @@
 import json
 
 import numpy as np
+import pytest
 import soundfile as sf
 
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
+
+
+# Real music mastered to the streaming target (a pure tone would fail over_compression).
+SONG, SR = sf.read(ROOT / "fixtures" / "audio" / "song_short_48k.wav")
 
 
 def _files(tmp_path):
-    t = np.arange(48000) / 48000
     good = tmp_path / "good.wav"
-    sf.write(good, 0.3 * np.sin(2 * np.pi * 997 * t), 48000, subtype="PCM_16")
+    sf.write(good, SONG, SR, subtype="PCM_16")
     clipped = tmp_path / "clipped.wav"
-    sf.write(clipped, np.clip(3 * np.sin(2 * np.pi * 997 * t), -1, 1), 48000, subtype="PCM_16")
+    sf.write(clipped, np.clip(6 * SONG, -1, 1), SR, subtype="PCM_16")
     junk = tmp_path / "junk.wav"
     junk.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     return good, clipped, junk
@@ -29,8 +33,9 @@ def test_json_to_stdout_schema_and_statuses(tmp_path):
     assert doc["status"] == "fail"
     by_path = {i["path"]: i for i in doc["items"]}
     g = by_path[str(good)]
-    assert (g["kind"], g["status"], g["sample_rate"], g["channels"], g["frames"]) == ("file", "pass", 48000, 1, 48000)
-    assert g["metrics"]["rms_dbfs"] == __import__("pytest").approx(-13.47, abs=0.01)
+    assert (g["kind"], g["status"], g["sample_rate"], g["channels"], g["frames"]) == ("file", "pass", 48000, 2, 192000)
+    x, _ = sf.read(good)
+    assert g["metrics"]["rms_dbfs"] == pytest.approx(10 * np.log10(np.mean(x**2)), abs=1e-6)
     c = {x["id"]: x for x in by_path[str(clipped)]["checks"]}["clipping"]
     assert c["status"] == "fail" and c["unit"] == "fraction" and c["threshold"] == 0.001
     assert c["hint"] == "reduce gain before the int16 conversion or use a limiter"
@@ -65,9 +70,8 @@ def test_unreadable_file_exits_1(tmp_path):
 
 
 def test_strict_makes_warnings_fail(tmp_path):
-    t = np.arange(48000) / 48000
     p = tmp_path / "dc.wav"
-    sf.write(p, 0.3 * np.sin(2 * np.pi * 997 * t) + 0.015, 48000, subtype="PCM_16")
+    sf.write(p, SONG + 0.015, SR, subtype="PCM_16")
     assert run_cli("check", str(p)).returncode == 0
     assert run_cli("check", str(p), "--strict").returncode == 1
 
@@ -97,9 +101,8 @@ def test_bad_flag_and_bad_config_exit_2(tmp_path):
 
 
 def test_config_thresholds_and_pyproject(tmp_path):
-    t = np.arange(48000) / 48000
     p = tmp_path / "dc.wav"
-    sf.write(p, 0.3 * np.sin(2 * np.pi * 997 * t) + 0.015, 48000, subtype="PCM_16")
+    sf.write(p, SONG + 0.015, SR, subtype="PCM_16")
     (tmp_path / "pyproject.toml").write_text(
         "[tool.audio-qa]\nexpect_sample_rate = 44100\n[tool.audio-qa.thresholds.dc_offset]\nfail_abs = 0.012\n"
     )
@@ -118,5 +121,6 @@ def test_measure_prints_metrics(tmp_path):
     good, _, _ = _files(tmp_path)
     doc = json.loads(run_cli("measure", str(good), "--json", "-").stdout)
     m = doc["items"][0]["metrics"]
-    assert m["sample_peak_dbfs"] == __import__("pytest").approx(-10.46, abs=0.01)
+    x, _ = sf.read(good)
+    assert m["sample_peak_dbfs"] == pytest.approx(20 * np.log10(np.abs(x).max()), abs=1e-6)
     assert m["nonfinite_count"] == 0

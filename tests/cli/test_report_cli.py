@@ -45,7 +45,7 @@ def test_report_command_bad_inputs_exit_2(tmp_path):
 
 def test_check_command_html_and_junit(tmp_path):
     html, xml = tmp_path / "c.html", tmp_path / "c.xml"
-    wav = ROOT / "fixtures" / "tones" / "tone_997_-20dBFS.wav"
+    wav = ROOT / "fixtures" / "audio" / "song_short_48k.wav"
     p = run_cli("check", str(wav), "--html", str(html), "--junit", str(xml), "--json", "-", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     data = json.loads(p.stdout)
@@ -60,7 +60,7 @@ def test_check_command_html_and_junit(tmp_path):
 def test_gate_command_html_and_junit_show_the_deltas(tmp_path):
     import shutil
 
-    shutil.copy(ROOT / "fixtures" / "tones" / "tone_997_-20dBFS.wav", tmp_path / "song.wav")
+    shutil.copy(ROOT / "fixtures" / "audio" / "song_short_48k.wav", tmp_path / "song.wav")
     assert run_cli("check", "song.wav", "--json", "r.json", cwd=tmp_path).returncode == 0
     r = run_cli("gate", "r.json", "--baseline", "base.json", "--update", cwd=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -51,7 +51,8 @@ def test_full_report_renders_cleanly_with_screenshot(tmp_path):
     assert img.shape[:2] == (2400, 1280)
     rgb = (img[..., :3] * 255).round().astype(int)
     # light mode: a near-white page with the fail badge red (#cf222e) and the waveform blue (#0969da)
-    assert np.median(rgb.reshape(-1, 3), axis=0).tolist() == [250, 250, 250]
+    median = np.median(rgb.reshape(-1, 3), axis=0)
+    assert (median >= 240).all(), median  # the page background (#fafafa-ish), not a dark theme
     for colour in ((0xCF, 0x22, 0x2E), (0x09, 0x69, 0xDA)):
         assert np.all(np.abs(rgb - colour) <= 2, axis=-1).sum() > 200, colour
 
