@@ -23,6 +23,8 @@ import numpy as np
 DROPOUT_BLOCK = 1024
 #: Samples either side of a seam over which the typical step is measured.
 SEAM_WINDOW = 64
+#: A float stage peaking this high (full scale) gets the whole-number test of int16 PCM codes.
+PCM_SCALE_HINT = 128.0
 #: Largest finite float16 value.
 FLOAT16_MAX = 65504.0
 
@@ -34,7 +36,7 @@ _INT_FULL_SCALE = {"int8": 2.0**7, "int16": 2.0**15, "int32": 2.0**31, "int64": 
 class StageStats:
     """What a stage check reads. ``channel_rms`` has one entry per channel (over the batch);
     ``lr_correlation`` is None unless there are exactly two channels with signal;
-    ``max_step`` is the largest sample-to-sample jump along time (audio and pcm stages);
+    ``max_step`` is the largest sample-to-sample jump along time (pcm stages);
     ``longest_zero_run_s`` the longest run of all-zero blocks with signal either side;
     ``seam_ratio`` the worst jump at a declared seam over the typical step around it."""
 
@@ -119,9 +121,6 @@ def _torch_stats(x, kind, layout, sample_rate, seams) -> StageStats:
     vals = [nonfinite, torch.maximum(-mn, mx).double(), w.sum(dtype=torch.float64),
             torch.linalg.vector_norm(w).double()]
     integral = None
-    if kind in ("audio", "pcm") and t.is_floating_point():
-        integral = True
-        vals.append((w == torch.round(w)).all().double())
     axes = _axes(shape, layout) if kind in ("audio", "pcm") else None
     n_ch = 0
     if axes is not None:
@@ -134,7 +133,7 @@ def _torch_stats(x, kind, layout, sample_rate, seams) -> StageStats:
         if n_ch == 2:
             vals.append((wc[:, 0] * wc[:, 1]).sum(dtype=torch.float64).reshape(1))
         n = wc.shape[-1]
-        if n > 1:
+        if n > 1 and kind == "pcm":
             vals.append((wc[..., 1:] - wc[..., :-1]).abs().amax().double().reshape(1))
         nb = n // DROPOUT_BLOCK
         if nb:
@@ -143,9 +142,12 @@ def _torch_stats(x, kind, layout, sample_rate, seams) -> StageStats:
         if seams:
             vals.append(_torch_seam_ratios(wc, seams).double())
     packed = torch.cat([v.reshape(-1) for v in vals]).cpu().tolist()  # the one sync
+    if kind == "audio" and t.is_floating_point() and packed[1] >= PCM_SCALE_HINT:
+        # Only on the failing path (values at PCM scale): are they whole numbers?
+        integral = bool((w == torch.round(w)).all())
     return _unpack(packed, shape, dtype_name, str(x.device), t.numel(),
                    x.element_size() * x.numel(), fs, integral, n_ch, axes is not None,
-                   shape, layout, sample_rate, seams)
+                   shape, layout, sample_rate, seams, kind)
 
 
 def _torch_seam_ratios(wc, seams):
@@ -188,9 +190,8 @@ def _numpy_stats(a: np.ndarray, kind, layout, sample_rate, seams) -> StageStats:
     vals: list[float] = [nonfinite, float(np.abs(w).max()), float(w.sum(dtype=np.float64)),
                          float(np.sqrt(np.sum(np.square(w, dtype=np.float64))))]
     integral = None
-    if kind in ("audio", "pcm") and a.dtype.kind == "f":
-        integral = True
-        vals.append(float(np.all(w == np.round(w))))
+    if kind == "audio" and a.dtype.kind == "f" and vals[1] >= PCM_SCALE_HINT:
+        integral = bool(np.all(w == np.round(w)))
     axes = _axes(shape, layout) if kind in ("audio", "pcm") else None
     n_ch = 0
     if axes is not None:
@@ -201,7 +202,7 @@ def _numpy_stats(a: np.ndarray, kind, layout, sample_rate, seams) -> StageStats:
         if n_ch == 2:
             vals.append(float(np.sum(wc[:, 0].astype(np.float64) * wc[:, 1])))
         n = wc.shape[-1]
-        if n > 1:
+        if n > 1 and kind == "pcm":
             vals.append(float(np.abs(np.diff(wc, axis=-1)).max()))
         nb = n // DROPOUT_BLOCK
         if nb:
@@ -215,12 +216,12 @@ def _numpy_stats(a: np.ndarray, kind, layout, sample_rate, seams) -> StageStats:
             typical = np.concatenate([d[..., : SEAM_WINDOW - 1], d[..., SEAM_WINDOW:]], -1).mean(-1)
             vals += [float((jump / np.maximum(typical, 1e-9)).max()), float(s)]
     return _unpack([float(v) for v in vals], shape, dtype_name, "cpu", a.size, a.nbytes, fs,
-                   integral, n_ch, axes is not None, shape, layout, sample_rate, seams)
+                   integral, n_ch, axes is not None, shape, layout, sample_rate, seams, kind)
 
 
 # -- shared -----------------------------------------------------------------------------------
 def _unpack(v, shape, dtype_name, device, numel, nbytes, fs, integral, n_ch, has_axes,
-            _shape, layout, sample_rate, seams) -> StageStats:
+            _shape, layout, sample_rate, seams, kind) -> StageStats:
     nonfinite, peak, s1, norm = int(v[0]), v[1], v[2], v[3]
     i = 4
     finite_n = numel - nonfinite
@@ -230,9 +231,6 @@ def _unpack(v, shape, dtype_name, device, numel, nbytes, fs, integral, n_ch, has
         rms = dc = 0.0
     else:
         rms, dc = norm / math.sqrt(finite_n), s1 / finite_n
-    if integral is not None:
-        integral = bool(v[i]) and peak > 0
-        i += 1
     kw: dict[str, Any] = {}
     if has_axes:
         time_len = _shape[-1] if layout == "channels_first" else _shape[-2]
@@ -245,7 +243,7 @@ def _unpack(v, shape, dtype_name, device, numel, nbytes, fs, integral, n_ch, has
             i += 1
             den = ch_norm[0] * ch_norm[1]
             kw["lr_correlation"] = cross / den if den > 0 else None
-        if time_len > 1:
+        if time_len > 1 and kind == "pcm":
             kw["max_step"] = v[i]
             i += 1
         nb = time_len // DROPOUT_BLOCK

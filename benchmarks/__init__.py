@@ -1,0 +1,1 @@
+"""Benchmarks: one script per topic, `python -m benchmarks.<name>`."""
