@@ -47,15 +47,19 @@ def check_path(path: str, ctx: CheckContext) -> ItemResult:
     return check_audio(audio, ctx, path=path)
 
 
-def measure_path(path: str) -> ItemResult:
-    """Every metric of one file, without checks other than ``readable``."""
+def measure_path(path: str, *, series: bool = False) -> ItemResult:
+    """Every metric of one file, without checks other than ``readable``. ``series`` adds the
+    momentary and short-term loudness series (``momentary_series``, ``short_term_series``)."""
     try:
         audio = load_audio(path)
     except AudioReadError as e:
         return unreadable_item(e)
     m = Measurements(audio).compute_all()
+    metrics = m.metrics()
+    if series:
+        metrics.update(m.group("loudness").series_metrics())
     return ItemResult(
-        kind="file", path=path, metrics=m.metrics(), sample_rate=audio.sample_rate,
+        kind="file", path=path, metrics=metrics, sample_rate=audio.sample_rate,
         channels=audio.channels, frames=audio.frames, notes=tuple(m.notes()),
         checks=(CheckResult("readable", "pass", f"{audio.sample_rate} Hz, {audio.channels} ch, "
                             f"{audio.duration_s:.3f} s"),),

@@ -11,16 +11,33 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from qa.audio import Audio
+from qa.metrics.content import content_metrics, seam_metrics
 from qa.metrics.levels import level_stats
+from qa.metrics.loudness import measure_loudness
 
 
 def _levels(audio: Audio) -> Any:
     return level_stats(audio.samples)
 
 
+def _loudness(audio: Audio) -> Any:
+    return measure_loudness(audio.samples, audio.sample_rate)
+
+
+def _content(audio: Audio) -> Any:
+    return content_metrics(audio.samples, audio.sample_rate)
+
+
+def _seams(audio: Audio) -> Any:
+    return seam_metrics(audio.samples, audio.sample_rate)
+
+
 #: name -> function(audio) -> result with to_metrics(). Order is the order of metrics in JSON.
 METRIC_GROUPS: dict[str, Callable[[Audio], Any]] = {
     "levels": _levels,
+    "loudness": _loudness,
+    "content": _content,
+    "seams": _seams,
 }
 
 

@@ -56,7 +56,7 @@ class ItemResult:
     kind: str
     path: str
     checks: tuple[CheckResult, ...] = ()
-    metrics: dict[str, float | int | None] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)  # numbers, None, or lists of numbers
     sample_rate: int | None = None
     channels: int | None = None
     frames: int | None = None
@@ -136,6 +136,8 @@ def _num(v: Any) -> Any:
     metric that has no value must be None with a note, not a non-number."""
     if v is None or isinstance(v, bool):
         return v
+    if isinstance(v, (list, tuple)):  # a series, e.g. momentary_series [[t, lufs], ...]
+        return [_num(x) for x in v]
     if isinstance(v, (int,)):
         return v
     try:

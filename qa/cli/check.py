@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 
 from qa.analyze import check_path
@@ -48,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     report = Report(tuple(items), environment=common.environment())
     common.emit(report, args, summarize(report, verbose=args.verbose))
     if not paths:
-        print("audio-qa check: no audio files found under the given paths", file=os.sys.stderr)
+        print("audio-qa check: no audio files found under the given paths", file=sys.stderr)
         return common.EXIT_USAGE
     return common.exit_status(items, strict=cfg.strict, usage_error=bool(missing))
 

@@ -22,6 +22,8 @@ class UsageError(Exception):
 def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help="write JSON results to FILE ('-' = stdout)")
     p.add_argument("--strict", action="store_true", default=None, help="warnings fail (exit 1)")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report to FILE")
+    p.add_argument("--junit", metavar="FILE", help="write JUnit XML (one test case per item and check) to FILE")
 
 
 def add_config_options(p: argparse.ArgumentParser, *, expect: bool = True) -> None:
@@ -116,16 +118,32 @@ def write_text_atomic(path: str, text: str) -> None:
         raise UsageError(f"output {path}: cannot be written ({e.strerror or e})") from None
 
 
+def write_reports(results: dict[str, Any], args: argparse.Namespace, **html_kw: Any) -> None:
+    """``--html`` / ``--junit`` outputs of any command, rendered from the results dict."""
+    if getattr(args, "html", None):
+        from qa.reports import write_html
+
+        check_writable(args.html)
+        write_html(results, args.html, **html_kw)
+    if getattr(args, "junit", None):
+        from qa.reports import write_junit
+
+        check_writable(args.junit)
+        write_junit(results, args.junit, strict=bool(getattr(args, "strict", False)))
+
+
 def emit(report: Report, args: argparse.Namespace, summary: str) -> None:
-    """JSON to ``--json`` (stdout for '-'), the human summary to stdout otherwise."""
+    """JSON to ``--json`` (stdout for '-'), the human summary to stdout otherwise; ``--html`` and
+    ``--junit`` reports too."""
     target = getattr(args, "json", None)
     if target == "-":
         sys.stdout.write(report.to_json())
         sys.stdout.flush()
-        return
-    if target:
+    elif target:
         write_text_atomic(target, report.to_json())
-    print(summary)
+    write_reports(report.to_dict(), args)
+    if target != "-":
+        print(summary)
 
 
 def exit_status(items: Iterable[ItemResult], *, strict: bool, usage_error: bool = False) -> int:

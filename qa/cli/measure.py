@@ -17,6 +17,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("measure", help="print every metric of a file without judging it",
                        description=__doc__)
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or directories")
+    p.add_argument("--series", action="store_true",
+                   help="add momentary_series and short_term_series ([t_end_seconds, lufs] "
+                   "every 100 ms) to each item's metrics")
     common.add_output_options(p)
     return p
 
@@ -31,7 +34,7 @@ def _run(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not os.path.exists(p)]
     items = []
     for i, p in enumerate(paths, 1):
-        item = measure_path(p)
+        item = measure_path(p, series=bool(args.series))
         common.progress(i, len(paths), f"{item.status} {p}")
         items.append(item)
     report = Report(tuple(items), environment=common.environment())

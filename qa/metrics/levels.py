@@ -63,7 +63,6 @@ class LevelStats:
     first_wrap: int | None
     distinct_values: int
     denormal_count: int
-    max_step: float
 
     @property
     def samples(self) -> int:
@@ -100,7 +99,6 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> Level
     if x.ndim != 2:
         raise ValueError(f"expected (channels, frames), got shape {x.shape}")
     n_ch, n = x.shape
-    tiny = np.finfo(x.dtype).tiny if x.dtype.kind == "f" else 0.0
     s1 = np.zeros(n_ch)
     s2 = np.zeros(n_ch)
     peak = np.zeros(n_ch)
@@ -108,12 +106,15 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> Level
     nonfinite = np.zeros(n_ch, dtype=np.int64)
     first_nf: tuple[int, int] | None = None
     denormals = 0
-    max_step = 0.0
     clip_blocks = False
     wrap_jumps, first_wrap = 0, None
+    # Histogram of int16 codes while every block sits on the int16 grid (the common case of
+    # 16-bit files): it gives the exact distinct count in the same sweep.
+    hist: np.ndarray | None = np.zeros(65536, dtype=np.int64)
     for start in range(0, n, _BLOCK):
         blk = x[:, start : start + _BLOCK]
-        sums = blk.sum(axis=1, dtype=np.float64)
+        b64 = blk.astype(np.float64)
+        sums = b64.sum(axis=1)
         if not np.all(np.isfinite(sums)):
             bad = ~np.isfinite(blk)
             nf = bad.sum(axis=1)
@@ -124,27 +125,30 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> Level
                 k = int(np.argmin(fr))
                 first_nf = (int(ch[k]), int(fr[k]) + start)
             blk = np.where(bad, 0.0, blk).astype(x.dtype)
-            sums = blk.sum(axis=1, dtype=np.float64)
+            b64 = blk.astype(np.float64)
+            sums = b64.sum(axis=1)
         s1 += sums
-        b64 = blk.astype(np.float64)
         s2 += np.einsum("ij,ij->i", b64, b64)
-        a = np.abs(blk)
-        bpeak = a.max(axis=1)
+        bmax, bmin = blk.max(axis=1), blk.min(axis=1)
+        bpeak = np.maximum(bmax, -bmin)
         peak = np.maximum(peak, bpeak)
-        if tiny:
-            denormals += int(np.count_nonzero(a < tiny) - np.count_nonzero(a == 0))
-        if bpeak.max() >= clip_level:
+        on_grid = False
+        if hist is not None:
+            hist, on_grid = _grid_histogram(hist, blk, float(bmax.max()), float(bmin.min()))
+        if not on_grid:  # int16-grid data cannot hold subnormals
+            denormals += _count_subnormal(blk)
+        top = float(bpeak.max())
+        if top >= clip_level:
             clip_blocks = True
-        # Steps across the block edge are covered by starting one frame early.
-        lo = max(start - 1, 0)
-        hi = min(start + _BLOCK, n)
-        seg = x[:, lo : hi + WRAP_LOOKAHEAD]
-        if hi - lo > 1 and bpeak.max() > 0.5:
-            w, fw, step = _wrap_jumps(seg, hi - lo - 1)
-            wrap_jumps += w
-            if fw is not None and first_wrap is None:
-                first_wrap = fw + lo
-            max_step = max(max_step, step)
+        if top > 0.5:  # a wrap jump needs a sample beyond half scale
+            # Steps across the block edge are covered by starting one frame early.
+            lo = max(start - 1, 0)
+            hi = min(start + _BLOCK, n)
+            if hi - lo > 1:
+                w, fw = _wrap_jumps(x[:, lo : hi + WRAP_LOOKAHEAD], hi - lo - 1)
+                wrap_jumps += w
+                if fw is not None and first_wrap is None:
+                    first_wrap = fw + lo
     clipped, longest, runs = _clip_runs(x, clip_level) if clip_blocks else (0, 0, 0)
     total_finite = int(n_finite.sum())
     chans = tuple(
@@ -156,6 +160,7 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> Level
         )
         for c in range(n_ch)
     )
+    distinct = int(np.count_nonzero(hist)) if hist is not None else distinct_values(x)
     return LevelStats(
         channels=chans,
         frames=n,
@@ -169,10 +174,30 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> Level
         clip_runs=runs,
         wrap_jumps=wrap_jumps,
         first_wrap=first_wrap,
-        distinct_values=distinct_values(x),
+        distinct_values=distinct,
         denormal_count=denormals,
-        max_step=max_step,
     )
+
+
+def _grid_histogram(hist: np.ndarray, blk: np.ndarray, bmax: float, bmin: float):
+    """Add the block's int16 codes to ``hist``; (None, False) once a block is off the grid."""
+    if not (bmin >= -1.0 and bmax <= 32767 / 32768):
+        return None, False
+    scaled = blk * blk.dtype.type(32768.0)
+    codes = scaled.astype(np.int16)
+    if not np.array_equal(scaled, codes):
+        return None, False
+    hist += np.bincount(codes.reshape(-1).view(np.uint16), minlength=65536)
+    return hist, True
+
+
+def _count_subnormal(blk: np.ndarray) -> int:
+    """Nonzero samples smaller in magnitude than the dtype's smallest normal number."""
+    if blk.dtype == np.float32:
+        bits = blk.view(np.uint32) & np.uint32(0x7FFFFFFF)
+        return int(np.count_nonzero((bits - np.uint32(1)) < np.uint32(0x007FFFFF)))
+    a = np.abs(blk)
+    return int(np.count_nonzero((a < np.finfo(blk.dtype).tiny) & (a > 0)))
 
 
 def _largest_dc(chans: tuple[ChannelLevels, ...]) -> float:
@@ -182,7 +207,7 @@ def _largest_dc(chans: tuple[ChannelLevels, ...]) -> float:
     return max((c.dc for c in chans), key=abs)
 
 
-def _wrap_jumps(seg: np.ndarray, n_steps: int) -> tuple[int, int | None, float]:
+def _wrap_jumps(seg: np.ndarray, n_steps: int) -> tuple[int, int | None]:
     """Count int16 wrap-around jumps among the first ``n_steps`` steps of a (channels, k)
     segment (the segment carries :data:`WRAP_LOOKAHEAD` more frames for context).
 
@@ -195,11 +220,9 @@ def _wrap_jumps(seg: np.ndarray, n_steps: int) -> tuple[int, int | None, float]:
     samples +a, +a, -a, -a) passes (1) but flips back after two samples, failing (2).
     """
     d = np.diff(seg[:, : n_steps + 1], axis=1)
-    ad = np.abs(d)
-    step = float(np.nanmax(ad)) if ad.size and np.isfinite(ad).any() else 0.0
-    cand = ad > 1.0
+    cand = np.abs(d) > 1.0
     if not cand.any():
-        return 0, None, step
+        return 0, None
     ch, idx = np.nonzero(cand)
     cur = seg[ch, idx + 1].astype(np.float64)
     unwrapped = cur - 2.0 * np.sign(d[ch, idx])
@@ -211,7 +234,7 @@ def _wrap_jumps(seg: np.ndarray, n_steps: int) -> tuple[int, int | None, float]:
         is_wrap &= (np.sign(nxt) == np.sign(cur)) & (np.abs(nxt) > 0.5) & (idx + 1 + k < seg.shape[1])
     k = int(np.count_nonzero(is_wrap))
     first = int(idx[is_wrap].min()) + 1 if k else None
-    return k, first, step
+    return k, first
 
 
 def _clip_runs(x: np.ndarray, level: float) -> tuple[int, int, int]:
@@ -241,8 +264,7 @@ def distinct_values(x: np.ndarray) -> int:
     flat = flat[np.isfinite(flat)] if not np.isfinite(flat.sum(dtype=np.float64)) else flat
     if flat.size == 0:
         return 0
-    codes = flat * 32768.0
-    if np.abs(flat).max() <= 1.0 and np.array_equal(codes, np.round(codes)):
+    if np.abs(flat).max() <= 1.0 and np.array_equal(codes := flat * 32768.0, np.round(codes)):
         ic = np.clip(codes, -32768, 32767).astype(np.int32) + 32768
         return int(np.count_nonzero(np.bincount(ic, minlength=65537)))
     probe = np.unique(flat[:: max(1, flat.size // 65536)])

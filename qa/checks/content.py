@@ -1,0 +1,182 @@
+"""Checks on the content (:mod:`qa.metrics.content`): stereo phase and interleave, dropouts,
+noise or buzz instead of music, band-limiting, and chunk seams."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa.checks.engine import CheckContext, file_check
+from qa.metrics.temporal import seam_discontinuity
+from qa.results import CheckResult
+
+
+@file_check("phase")
+def phase(m, ctx: CheckContext) -> CheckResult:
+    """Stereo channels are not phase-inverted and samples are not interleave-scrambled."""
+    c = m.group("content")
+    il_fail = ctx.threshold("phase", "fail_interleave_excess")
+    excess = c.interleave.excess
+    if excess is not None and excess > il_fail:
+        return CheckResult(
+            "phase", "fail",
+            f"neighbouring samples two apart are more alike than adjacent ones (lag-2 "
+            f"autocorrelation {c.interleave.r2:.3f} > lag-1 {c.interleave.r1:.3f}): samples "
+            "alternate between two streams, an interleaved buffer read with the wrong layout",
+            excess, il_fail, "r2-r1",
+            hint="a (frames, channels) array was reshaped to (channels, frames); use .T / "
+            ".transpose() (or torch .permute) instead of .reshape/.view",
+        )
+    corr = c.stereo.lr_correlation
+    if corr is None:
+        why = c.stereo.reason or "no stereo image"
+        return CheckResult("phase", "skip", f"{why}; no interleave pattern (lag-2 <= lag-1)"
+                           if excess is not None else why)
+    fail_c = ctx.threshold("phase", "fail_correlation")
+    warn_c = ctx.threshold("phase", "warn_correlation")
+    sm = c.stereo.side_to_mid_db
+    side = "side only, mid silent" if sm is None and corr < 0 else (
+        f"side/mid {sm:+.1f} dB" if sm is not None else "mono content (side silent)")
+    msg = f"L/R correlation {corr:+.3f} ({side})"
+    hint = ("one channel is (nearly) the negative of the other: the mix cancels in mono; "
+            "look for a sign flip or a mid/side decode with swapped terms")
+    if corr <= fail_c:
+        return CheckResult("phase", "fail", msg + ": the channels are out of phase", corr, fail_c,
+                           "correlation", hint=hint)
+    if corr <= warn_c:
+        return CheckResult("phase", "warn", msg + ": largely out of phase", corr, warn_c,
+                           "correlation", hint=hint)
+    return CheckResult("phase", "pass", msg, corr, fail_c, "correlation")
+
+
+@file_check("dropout")
+def dropout(m, ctx: CheckContext) -> CheckResult:
+    """No cut to silence mid-file: a low-energy run with cliff edges on both sides."""
+    c = m.group("content")
+    d = c.dropouts
+    if d.typical_dbfs is None:
+        return CheckResult("dropout", "skip", "digital silence (see not_silent)")
+    cliff = ctx.threshold("dropout", "cliff_within_db")
+    fail_s = ctx.threshold("dropout", "fail_s")
+    warn_s = ctx.threshold("dropout", "warn_s")
+    cuts = [r for r in d.runs if r.edge_before_db <= cliff and r.edge_after_db <= cliff]
+    if cuts:
+        r = max(cuts, key=lambda r: r.duration_s)
+        msg = (f"{r.duration_s:.2f} s cut to silence at {r.start_s:.2f} s: the level drops from "
+               f"{d.typical_dbfs - r.edge_before_db:.0f} dBFS to below {d.floor_dbfs:.0f} dBFS "
+               f"and jumps back to {d.typical_dbfs - r.edge_after_db:.0f} dBFS with no fade")
+        hint = ("a chunk was lost or a NaN/inf burst was zeroed; check the stage probes "
+                "(`audio-qa run`) and the chunk joining of the decoder")
+        if r.duration_s >= fail_s:
+            return CheckResult("dropout", "fail", msg, r.duration_s, fail_s, "s", hint=hint)
+        if r.duration_s >= warn_s:
+            return CheckResult("dropout", "warn", msg, r.duration_s, warn_s, "s", hint=hint)
+    longest = d.runs[0] if d.runs else None
+    if longest is None:
+        return CheckResult("dropout", "pass", "no interior silence", 0.0, fail_s, "s")
+    kind = ("faded pause (musical silence, not a cut)" if longest not in cuts
+            else "short cut-like pause")
+    return CheckResult("dropout", "pass",
+                       f"longest interior silence {longest.duration_s:.2f} s at "
+                       f"{longest.start_s:.2f} s: {kind}", longest.duration_s, fail_s, "s")
+
+
+@file_check("noise_like")
+def noise_like(m, ctx: CheckContext) -> CheckResult:
+    """The output is not white-ish noise or a steady buzz instead of music or speech."""
+    c = m.group("content")
+    fl = c.flatness.median
+    if fl is None:
+        return CheckResult("noise_like", "skip", "digital silence (see not_silent)")
+    fail_f = ctx.threshold("noise_like", "fail_flatness")
+    warn_f = ctx.threshold("noise_like", "warn_flatness")
+    hint = ("the sampler or decoder produced noise: check the latent scale, the number of "
+            "sampling steps, the precision (float16 overflow) and the vocoder/codec weights")
+    if fl >= fail_f:
+        return CheckResult("noise_like", "fail",
+                           f"spectral flatness {fl:.3f}: the spectrum is flat like white noise "
+                           f"(music and speech measure below 0.02)", fl, fail_f, "flatness",
+                           hint=hint)
+    steady = ctx.threshold("noise_like", "steady_range_db")
+    tone = ctx.threshold("noise_like", "tone_peak_fraction")
+    rng, pf = c.envelope_range_db, c.peak_fraction
+    if rng is not None and rng < steady and pf is not None:
+        if pf >= tone:
+            return CheckResult("noise_like", "pass",
+                               f"a steady single tone ({pf:.0%} of the power in one spectral "
+                               "line): a test signal, not noise or buzz", fl, fail_f, "flatness")
+        return CheckResult("noise_like", "fail",
+                           f"a steady buzz: the level varies by only {rng:.2f} dB over the file "
+                           f"(music and speech move by 5 dB or more) and the power is spread "
+                           f"over harmonics ({pf:.0%} in the strongest line)", rng, steady, "dB",
+                           hint=hint + "; a constant square/saw-like output often means the "
+                           "model output was clamped or quantized to a few levels")
+    if fl >= warn_f:
+        return CheckResult("noise_like", "warn", f"spectral flatness {fl:.3f}: noise-like spectrum",
+                           fl, warn_f, "flatness", hint=hint)
+    return CheckResult("noise_like", "pass", f"spectral flatness {fl:.3f}", fl, fail_f, "flatness")
+
+
+@file_check("bandwidth")
+def bandwidth(m, ctx: CheckContext) -> CheckResult:
+    """The spectrum reaches close to Nyquist, or rolls off naturally instead of stopping."""
+    c = m.group("content")
+    bw = c.bandwidth_hz
+    if bw is None:
+        return CheckResult("bandwidth", "skip", "digital silence (see not_silent)")
+    nyq = c.nyquist_hz
+    frac = bw / nyq
+    warn_f = ctx.threshold("bandwidth", "warn_fraction")
+    fail_f = ctx.threshold("bandwidth", "fail_fraction")
+    cliff_db = ctx.threshold("bandwidth", "cliff_db")
+    base = f"content reaches {bw / 1000:.1f} kHz ({frac:.0%} of the {nyq / 1000:.2f} kHz Nyquist)"
+    if frac >= warn_f or c.cliff_db is None:
+        return CheckResult("bandwidth", "pass", base, bw, warn_f * nyq, "Hz")
+    if c.cliff_db < cliff_db:
+        return CheckResult("bandwidth", "pass",
+                           f"{base}, then rolls off gradually ({c.cliff_db:.0f} dB over 1.5 kHz): "
+                           "the source's own spectrum, not a lowpass", bw, warn_f * nyq, "Hz")
+    msg = (f"{base} and stops there ({c.cliff_db:.0f} dB drop within 1.5 kHz): a lowpass edge, "
+           f"as left by a lossy codec (MP3/AAC cut at 11-17 kHz) or by audio rendered at "
+           f"~{2 * bw / 1000:.0f} kHz and upsampled")
+    hint = ("expected for lossy-coded sources; otherwise generate/decode at the output rate, "
+            "or check that the vocoder/codec sample rate matches the declared rate")
+    status = "fail" if frac < fail_f else "warn"
+    return CheckResult("bandwidth", status, msg, bw, (fail_f if status == "fail" else warn_f) * nyq,
+                       "Hz", hint=hint)
+
+
+@file_check("seams")
+def seams(m, ctx: CheckContext) -> CheckResult:
+    """No clicks at chunk joins (positions from the pipeline, else periodic jumps)."""
+    fail_r = ctx.threshold("seams", "fail_median_ratio")
+    warn_r = ctx.threshold("seams", "warn_median_ratio")
+    hint = ("chunks are decoded independently and butt-joined; overlap the chunks and "
+            "cross-fade (overlap-add) or decode with more context")
+    rate = m.audio.sample_rate
+    if ctx.seams:
+        pos = np.asarray(ctx.seams, dtype=np.int64)
+        r = seam_discontinuity(m.audio.samples, pos)
+        ok = r[np.isfinite(r)]
+        if ok.size == 0:
+            return CheckResult("seams", "skip", f"none of the {pos.size} given seam positions "
+                               f"lies inside the file ({m.audio.frames} frames)")
+        med = float(np.median(ok))
+        worst = int(pos[np.isfinite(r)][np.argmax(ok)])
+        msg = (f"jump at the {ok.size} given chunk seams: median {med:.1f}x the typical "
+               f"sample-to-sample change (worst {ok.max():.1f}x at {worst / rate:.3f} s)")
+        status = "fail" if med >= fail_r else "warn" if med >= warn_r else "pass"
+        return CheckResult("seams", status, msg, med, fail_r if status != "warn" else warn_r,
+                           "ratio", hint=hint if status != "pass" else None)
+    s = m.group("seams").search
+    if s.median_ratio is None:
+        return CheckResult("seams", "pass", "no seam positions given and no periodic jumps found "
+                           "(file too short or no candidates)", None, fail_r, "ratio")
+    msg = (f"periodic jumps every {s.period} frames ({s.period / rate:.3f} s, {s.seams} seams "
+           f"from {s.phase / rate:.3f} s): median {s.median_ratio:.1f}x the typical "
+           "sample-to-sample change")
+    if s.median_ratio >= fail_r:
+        return CheckResult("seams", "fail", msg, s.median_ratio, fail_r, "ratio", hint=hint)
+    if s.median_ratio >= warn_r:
+        return CheckResult("seams", "warn", msg, s.median_ratio, warn_r, "ratio", hint=hint)
+    return CheckResult("seams", "pass", f"no periodic jumps (best grid: {msg})", s.median_ratio,
+                       fail_r, "ratio")

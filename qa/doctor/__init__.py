@@ -1,0 +1,1 @@
+"""``audio-qa doctor``: audio I/O backends, platform and timed saves (hang diagnosis)."""

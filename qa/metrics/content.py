@@ -1,0 +1,92 @@
+"""The "content" metric group: everything the content checks (phase, dropout, noise_like,
+bandwidth) read, computed once per file from :mod:`qa.metrics.spectral` and
+:mod:`qa.metrics.temporal`. The seam search is its own group ("seams"): it is the costliest
+and only the seams check needs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qa.metrics import spectral, temporal
+
+
+@dataclass(frozen=True)
+class ContentMetrics:
+    """Stereo image, interleave, spectrum and envelope summary of one file (units in names)."""
+
+    sample_rate: int
+    stereo: temporal.StereoImage
+    interleave: temporal.Interleave
+    flatness: spectral.FrameFlatness
+    bandwidth_hz: float | None
+    cliff_db: float | None
+    peak_fraction: float | None
+    envelope_range_db: float | None
+    dropouts: temporal.Dropouts
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def nyquist_hz(self) -> float:
+        return self.sample_rate / 2.0
+
+    def to_metrics(self) -> dict[str, float | None]:
+        return {
+            "lr_correlation": self.stereo.lr_correlation,
+            "spectral_flatness": self.flatness.median,
+            "bandwidth_hz": self.bandwidth_hz,
+            "longest_dropout_s": self.dropouts.longest_s if self.dropouts.typical_dbfs is not None else None,
+        }
+
+
+def content_metrics(samples: np.ndarray, sample_rate: int) -> ContentMetrics:
+    """Measure a (channels, frames) array; non-finite samples are treated as zero here (the
+    ``finite`` check reports them), so one NaN does not poison every spectrum."""
+    x = np.asarray(samples)
+    if not np.isfinite(x.sum(dtype=np.float64)):
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    notes = []
+    stereo = temporal.stereo_image(x)
+    if stereo.lr_correlation is None:
+        notes.append(f"lr_correlation: n/a, {stereo.reason}")
+    flat = spectral.spectral_flatness(x, sample_rate)
+    if flat.median is None:
+        notes.append("spectral_flatness: n/a, no frame carries signal (digital silence)")
+    spec = spectral.average_spectrum(x, sample_rate)
+    bw = spectral.bandwidth_hz(spec)
+    if bw is None:
+        notes.append("bandwidth_hz: n/a, the spectrum is at the floor everywhere (silence)")
+    drops = temporal.low_energy_runs(x, sample_rate)
+    if drops.typical_dbfs is None:
+        notes.append("longest_dropout_s: n/a, the file is digital silence")
+    return ContentMetrics(
+        sample_rate=int(sample_rate),
+        stereo=stereo,
+        interleave=temporal.lag_autocorrelation(x),
+        flatness=flat,
+        bandwidth_hz=bw,
+        cliff_db=spectral.edge_cliff_db(spec, bw) if bw is not None else None,
+        peak_fraction=spectral.peak_fraction(spec),
+        envelope_range_db=temporal.envelope_range_db(x, sample_rate),
+        dropouts=drops,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class SeamMetrics:
+    """Result of the periodic-jump search (no contract metrics of its own)."""
+
+    search: temporal.SeamSearch
+    notes: tuple[str, ...] = ()
+
+    def to_metrics(self) -> dict[str, float | None]:
+        return {}
+
+
+def seam_metrics(samples: np.ndarray, sample_rate: int) -> SeamMetrics:
+    x = np.asarray(samples)
+    if not np.isfinite(x.sum(dtype=np.float64)):
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    return SeamMetrics(temporal.find_periodic_jumps(x, sample_rate))

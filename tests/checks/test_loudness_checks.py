@@ -1,0 +1,79 @@
+"""loudness_target, true_peak and over_compression on real and generated audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from qa.audio import Audio
+from qa.checks import CheckContext, run_file_checks
+from qa.measure import Measurements
+from qa.profiles import load_profile
+
+IDS = {"loudness_target", "true_peak", "over_compression"}
+
+
+def run(x: np.ndarray, sr: int, profile: str = "streaming") -> dict:
+    ctx = CheckContext(profile=load_profile(profile))
+    out = run_file_checks(Measurements(Audio.from_array(x, sr)), ctx, only=IDS)
+    return {c.id: c for c in out}
+
+
+def tone(dbfs: float, seconds: float = 4.0, sr: int = 48000) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return np.tile(10 ** (dbfs / 20) * np.sin(2 * np.pi * 1000 * t), (2, 1))
+
+
+@pytest.mark.parametrize("profile,target,warn,fail", [
+    ("streaming", -14.0, 1.0, 3.0), ("broadcast", -23.0, 0.5, 1.0),
+    ("atsc", -24.0, 1.0, 2.0), ("podcast", -16.0, 1.0, 2.0), ("speech", -23.0, 5.0, 10.0)])
+def test_loudness_target_bands(profile, target, warn, fail):
+    # A stereo 1 kHz sine at X dBFS reads X LUFS (Tech 3341 case 1).
+    assert run(tone(target), 48000, profile)["loudness_target"].status == "pass"
+    r = run(tone(target - (warn + fail) / 2), 48000, profile)["loudness_target"]
+    assert r.status == "warn" and r.threshold == target and r.unit == "LUFS"
+    r = run(tone(target + fail + 0.3), 48000, profile)["loudness_target"]
+    assert r.status == "fail"
+    assert f"above the {target:.0f} LUFS target (fail band ±{fail:g} LU)" in r.message
+    assert r.hint.startswith(f"apply {-(fail + 0.3):+.1f} dB of gain")
+
+
+def test_true_peak_fails_on_intersample_peaks_a_sample_peak_meter_misses():
+    # Tech 3341 case 19: fs/4 sine at 45 degrees, samples at 0 dBFS, true peak +3 dBTP.
+    sr = 48000
+    t = np.arange(sr) / sr
+    ramp = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.1)  # 100 ms fades, as in the EBU files
+    x = np.tile(ramp * np.sin(2 * np.pi * sr / 4 * t + np.pi / 4) / np.sin(np.pi / 4) * 0.98, (2, 1))
+    assert np.abs(x).max() <= 0.98 + 1e-9  # a sample-peak meter sees -0.18 dBFS
+    r = run(x, sr)["true_peak"]
+    assert r.status == "fail" and r.threshold == -1.0
+    assert 2.83 - 0.4 <= r.value <= 2.83 + 0.2  # Tech 3341 tolerance around 20*log10(0.98/sin 45)
+    assert "above the -1.0 dBTP ceiling" in r.message
+
+
+def test_true_peak_warn_band_and_atsc_ceiling():
+    assert run(tone(-1.5), 48000)["true_peak"].status == "warn"  # within 1 dB of -1
+    assert run(tone(-3.0), 48000)["true_peak"].status == "pass"
+    assert run(tone(-1.5), 48000, "atsc")["true_peak"].status == "fail"  # ceiling -2 dBTP
+
+
+def test_silence_skips_with_the_reason():
+    r = run(np.zeros((2, 48000 * 2)), 48000)
+    assert r["loudness_target"].status == "skip"
+    assert "no 400 ms block is above the -70 LUFS absolute gate" in r["loudness_target"].message
+    assert r["true_peak"].status == "skip" and "digital silence" in r["true_peak"].message
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("name", ["strauss48_stereo.flac", "sopr48_stereo.flac", "ravel48_stereo.flac"])
+def test_over_compression_real_music_passes_tanh_fails(reference, name):
+    # The three most compressed real files (PLR 11.4-13.1 dB) pass; tanh drive 10 fails.
+    x, sr = sf.read(reference / "google-visqol/conformance_testdata_subset" / name, always_2d=True)
+    x = x.T
+    assert run(x, sr)["over_compression"].status == "pass"
+    y = np.tanh(10 * x / np.abs(x).max()) / np.tanh(10)
+    r = run(y, sr)["over_compression"]
+    assert r.status == "fail" and r.value < 5.0
+    assert r.message.startswith("over-compressed: PLR")
+    assert "tanh" in r.hint

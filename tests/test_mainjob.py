@@ -1,0 +1,74 @@
+"""The main job (`nox -s audio_qa`) as a real subprocess: passes against a baseline, fails on a
+regression, refreshes the baseline, and (once `audio-qa run` is in the build) fails on a fault
+naming the stage and the check."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from qa.cli import COMMANDS
+from tests.conftest import ROOT
+
+
+def mainjob(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "qa.mainjob", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_committed_baseline_passes_and_a_regression_fails(tmp_path):
+    out, base = tmp_path / "art", tmp_path / "baseline.json"
+    r = mainjob("--out", str(out))  # the baseline committed in fixtures/
+    assert r.returncode == 0, r.stderr
+    assert "gate: PASS" in r.stderr
+    assert r.stdout.splitlines()[-1].startswith("HTML report: ")
+    for step in ("doctor", "pipeline scenarios", "codec round trips", "HTML/JUnit report"):
+        assert (f"SKIP {step}" in r.stderr) == (step_command(step) not in COMMANDS)
+
+    r = mainjob("--out", str(out), "--baseline", str(base), "--update-baseline")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(base.read_text())
+    key = "file:fixtures/audio/song_pop_10s.flac"
+    assert data["items"][key]["checks"]["clipping"] == "pass"
+
+    # pretend the baseline had 1 dB more crest factor and a failing check that now passes
+    data["items"][key]["metrics"]["crest_db"] += 1.0
+    data["items"][key]["checks"]["clipping"] = "fail"
+    base.write_text(json.dumps(data))
+    r = mainjob("--out", str(out), "--baseline", str(base))
+    assert r.returncode == 1
+    assert "gate: FAIL" in r.stderr
+    gate = json.loads((out / "results.json").read_text())["gate"]
+    rows = {(x["item"], x["metric"]): x for x in gate["rows"]}
+    assert rows[(key, "crest_db")]["verdict"] == "regressed"
+    assert rows[(key, "crest_db")]["delta"] == pytest.approx(-1.0, abs=1e-6)
+    assert rows[(key, "check:clipping")]["verdict"] == "improved"
+    assert gate["counts"]["regressed"] == 1
+
+
+def step_command(step):
+    return {"doctor": "doctor", "pipeline scenarios": "run", "codec round trips": "roundtrip",
+            "HTML/JUnit report": "report"}[step]
+
+
+def test_missing_baseline_fails_with_the_fix(tmp_path):
+    r = mainjob("--out", str(tmp_path / "a"), "--baseline", str(tmp_path / "none.json"))
+    assert r.returncode == 1
+    assert "create it with `nox -s audio_qa -- --update-baseline`" in r.stderr
+
+
+@pytest.mark.skipif("run" not in COMMANDS, reason="`audio-qa run` (issue 5) is not in this build")
+def test_forced_fault_fails_naming_stage_and_check(tmp_path):
+    out = tmp_path / "art"
+    listing = subprocess.run([sys.executable, "-m", "qa", "run", "--list-faults", "--json", "-"],
+                             cwd=ROOT, capture_output=True, text=True, check=True)
+    faults = json.loads(listing.stdout)
+    fault = faults["faults"][0]
+    scenario = faults["scenarios"][0]["name"]
+    r = mainjob("--out", str(out), "--fault", fault["name"], "--scenario", scenario)
+    assert r.returncode == 1, r.stderr
+    assert f"(first bad stage: {fault['stage']})" in r.stderr
+    items = json.loads((out / "results.json").read_text())["items"]
+    run = [i for i in items if i.get("injected_fault")][0]
+    assert run["first_bad_stage"] == fault["stage"]
