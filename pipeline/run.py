@@ -1,0 +1,203 @@
+"""The reference generation pipeline, stage by stage under the probes.
+
+lyrics_tokens -> style_embed -> sample -> vae_decode -> rearrange -> normalize -> master ->
+to_pcm -> save. ``fault`` injects one of :data:`pipeline.faults.FAULTS` at its stage.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.faults import Fault, get_fault
+from pipeline.lyrics import FPS, HOP, SAMPLE_RATE, frame_tokens, parse_lrc
+from pipeline.master import master, peak_normalize
+from pipeline.save import save_with_timeout, unblock_fifo, verify_written
+from pipeline.scenario import Scenario
+from pipeline.style import EMBED_DIM, parse_style, style_embedding
+from qa.probes import Probe
+
+CHUNK_FRAMES = 128
+OVERLAP_FRAMES = 16  # 0.74 s of context each side: more than the decoder's 0.35 s room tail
+
+
+@dataclass
+class RunOptions:
+    steps: int = 32
+    cfg_strength: float = 2.0
+    seed: int = 0
+    chunked: bool = False
+    fault: str | None = None
+    master: bool = True
+    target_lufs: float = -14.0
+    ceiling_dbtp: float = -1.0
+    save_timeout_s: float = 30.0
+    progress: bool = False
+    threads: int = 1
+
+
+@dataclass
+class RunOutput:
+    scenario: Scenario
+    path: str | None
+    written: bool
+    sample_rate: int
+    seams: tuple[int, ...]
+    fault: Fault | None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_pipeline(scenario: Scenario, out_dir: str, probe: Probe, opts: RunOptions) -> RunOutput:
+    import torch
+
+    from pipeline.model import ConditionEncoder, Decoder, VelocityNet, sample
+
+    torch.set_num_threads(opts.threads)  # elementwise synthesis: more threads only contend on 2 cores
+    fault = get_fault(opts.fault)
+    fname = fault.name if fault else None
+    t_start = time.perf_counter()
+    notes: list[str] = []
+    n_frames = int(math.ceil(scenario.duration_s * FPS))
+    n_samples = n_frames * HOP
+    batch = 2 if fname == "batch_concat" else 1
+
+    with probe.stage("lyrics_tokens", kind="control", shape=(n_frames,), layout="frames", silent_ok=True) as s:
+        lines, problems = parse_lrc(scenario.lrc, scenario.lrc_path or scenario.name, strict=True)
+        tokens = torch.tensor(frame_tokens(lines, n_frames), dtype=torch.long)
+        s.note(f"{len(lines)} timed lines, {int((tokens > 0).sum())} sung frames of {n_frames}")
+        s.record(tokens)
+    with probe.stage("style_embed", kind="control", shape=(EMBED_DIM,), layout="vector") as s:
+        style = parse_style(scenario.style)
+        emb = s.record(torch.from_numpy(style_embedding(style)))
+        s.note(f"style: {style.describe()}")
+    enc, net, dec = ConditionEncoder(), VelocityNet(), Decoder()
+    with probe.stage("sample", kind="latent", shape=(batch, n_frames, 64), layout="batch_frames_channels") as s:
+        with torch.no_grad():
+            cond, uncond = enc(tokens, emb)
+        bar = _progress(opts.steps, opts.progress)
+        latent = sample(net, cond, uncond, steps=opts.steps, cfg_strength=opts.cfg_strength,
+                        seed=opts.seed, batch=batch, progress=bar, fault=fname)
+        if bar is not None:
+            bar.close()
+        s.record(latent)
+    chunked = opts.chunked or fname == "chunk_seams"
+    with probe.stage("vae_decode", kind="audio", shape=(batch, 2, n_samples), layout="channels_first",
+                     sample_rate=SAMPLE_RATE) as s:
+        overlap = 0 if fname == "chunk_seams" else OVERLAP_FRAMES
+        audio, seams = _decode(dec, latent.float(), chunked, overlap)
+        if fname == "zero_decoder":
+            audio = torch.zeros_like(audio)  # what `except Exception: return torch.zeros(...)` gives
+        elif fname == "dc_offset":
+            audio = audio + 0.1
+        elif fname == "dropout":
+            a = n_samples // 2
+            audio[..., a: a + int(0.3 * SAMPLE_RATE)] = 0.0
+        s.record(audio, seams=seams)
+    with probe.stage("rearrange", kind="audio", shape=(2, n_samples), layout="channels_first",
+                     sample_rate=SAMPLE_RATE) as s:
+        if fname == "batch_concat":
+            out = audio.permute(1, 0, 2).reshape(2, -1)  # rearrange "b c n -> c (b n)"
+        else:
+            out = audio[0]
+        if fname == "transposed":
+            out = out.T.contiguous()
+        elif fname == "dead_channel":
+            out = torch.stack([out.mean(0), torch.zeros(out.shape[-1])])
+        s.record(out)
+    with probe.stage("normalize", kind="audio", shape=(2, n_samples), layout="channels_first",
+                     sample_rate=SAMPLE_RATE, max_peak_dbfs=0.0) as s:
+        if fname == "nan_normalize":
+            buf = torch.zeros_like(out)
+            buf = peak_normalize(buf, -1.0)  # normalizing before the copy: 0/0
+            out = buf + out
+        else:
+            out = peak_normalize(out, -1.0)
+        s.record(out)
+    if opts.master:
+        with probe.stage("master", kind="audio", shape=(2, n_samples), layout="channels_first",
+                         sample_rate=SAMPLE_RATE, max_peak_dbfs=-0.5, feeds_int=True) as s:
+            x = out.double().numpy()
+            if np.isfinite(x).all():
+                y, mnotes = master(x, SAMPLE_RATE, target_lufs=opts.target_lufs, ceiling_dbtp=opts.ceiling_dbtp)
+                notes += mnotes
+            else:
+                y = x
+                s.note("mastering skipped: the input holds NaN/Inf")
+            if fname == "tanh_overcompression":
+                y = np.tanh(12.0 * y) * 0.9
+            elif fname == "phase_inversion":
+                mid, side = (y[0] + y[1]) / 2, (y[0] - y[1]) / 2
+                y = np.stack([mid + side, -(mid - side)])
+            elif fname == "true_peak_overs":
+                y = y / np.abs(y).max()
+            out = s.record(torch.from_numpy(y.astype(np.float32)))
+    with probe.stage("to_pcm", kind="pcm", layout="channels_first", rank=2, sample_rate=SAMPLE_RATE) as s:
+        if fname == "int16_wrap":
+            pcm = (out * 2.0 * 32767).round().to(torch.int32).to(torch.int16)  # no clamp: wraps
+        else:
+            pcm = (out.clamp(-1, 1) * 32767).round().to(torch.int16)
+        s.record(pcm)
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"{scenario.name}{'_' + fname if fname else ''}.wav")
+    written = False
+    with probe.stage("save", kind="audio", layout="channels_first", rank=2, sample_rate=SAMPLE_RATE,
+                     budget_s=opts.save_timeout_s) as s:
+        pcm_np = pcm.numpy()
+        to_writer = pcm.float() if fname == "int16_as_float" else pcm.float() / 32768.0
+        rate = 48000 if fname == "wrong_sample_rate" else SAMPLE_RATE
+        if os.path.exists(path) and not os.path.isfile(path):
+            os.unlink(path)
+        if fname == "save_hang":
+            if os.path.exists(path):
+                os.unlink(path)
+            os.mkfifo(path)
+        s.record(to_writer, sample_rate=rate)
+        outcome = save_with_timeout(to_writer.numpy(), path, rate, opts.save_timeout_s)
+        for c in outcome.checks:
+            s.add_check(c)
+        if outcome.written:
+            if fname == "truncated_write":
+                size = os.path.getsize(path)
+                with open(path, "r+b") as f:
+                    f.truncate(44 + (size - 44) * 6 // 10)  # the disk filled up mid-write
+            if fname != "int16_as_float":
+                s.add_check(verify_written(path, pcm_np, rate))
+            written = True
+    if fname == "save_hang":
+        unblock_fifo(path)
+        os.unlink(path)
+    seconds = time.perf_counter() - t_start
+    return RunOutput(scenario, path if written else None, written, rate, tuple(seams), fault, notes, seconds)
+
+
+def _decode(dec, latent, chunked: bool, overlap: int):
+    """Whole, or in chunks of CHUNK_FRAMES decoded with ``overlap`` frames of context each side
+    (the context is decoded and dropped, as DiffRhythm's chunked decode does)."""
+    import torch
+
+    F = latent.shape[1]
+    if not chunked or F <= CHUNK_FRAMES:
+        return dec(latent), ()
+    parts, seams = [], []
+    for a in range(0, F, CHUNK_FRAMES):
+        b = min(a + CHUNK_FRAMES, F)
+        lo, hi = max(0, a - overlap), min(F, b + overlap)
+        y = dec(latent[:, lo:hi], first_frame=lo)
+        parts.append(y[..., (a - lo) * HOP: (b - lo) * HOP])
+        if a:
+            seams.append(a * HOP)
+    return torch.cat(parts, dim=-1), tuple(seams)
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="sampling", unit="step", file=sys.stderr, leave=False)
