@@ -131,13 +131,13 @@ def audio_probe(request):
     fails the test with the first bad stage named."""
     try:
         from qa.probes import Probe
-    except ImportError as e:  # INTEGRATION(issue 5): qa.probes lands with `audio-qa run`
+    except ImportError as e:  # torch is an optional extra; qa.probes imports it lazily
         raise RuntimeError(
             f"the audio_probe fixture needs qa.probes (the stage probes of issue 5): {e}"
         ) from None
-    probe = Probe(name=request.node.nodeid)
+    probe = Probe()
     yield probe
-    item = probe.to_item()  # INTEGRATION(issue 5): the probe's run record as an ItemResult
+    item = probe.to_item(request.node.nodeid)
     if _SESSION is not None:
         _SESSION.items.append(item)
     if item.status in ("fail", "error"):

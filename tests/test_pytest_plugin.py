@@ -1,7 +1,6 @@
 """The pytest plugin, run by pytest itself (pytester, in a subprocess so the plugin's session
 state is the inner run's own): assert_audio's table, report options, the example suite."""
 
-import importlib.util
 import json
 import shutil
 
@@ -11,7 +10,6 @@ from tests.conftest import ROOT
 
 pytest_plugins = ["pytester"]
 
-HAS_PROBES = importlib.util.find_spec("qa.probes") is not None
 
 
 @pytest.fixture
@@ -107,16 +105,12 @@ def test_strict():
 
 def test_example_suite(run, pytester):
     shutil.copy(ROOT / "examples" / "test_my_pipeline.py", pytester.path)
-    args = ["-q", "--audio-qa-json", "ex.json"]
-    if not HAS_PROBES:  # INTEGRATION(issue 5): drop once qa.probes is merged
-        args += ["-k", "not probe"]
-    r = run(*args)
-    r.assert_outcomes(passed=3 if HAS_PROBES else 2)
+    r = run("-q", "--audio-qa-json", "ex.json")
+    r.assert_outcomes(passed=3)
     data = json.loads((pytester.path / "ex.json").read_text())
     assert {i["status"] for i in data["items"]} == {"pass"}
 
 
-@pytest.mark.skipif(not HAS_PROBES, reason="qa.probes (issue 5) is not merged into this branch")
 def test_audio_probe_names_the_bad_stage(run, pytester):
     pytester.makepyfile(test_probe='''
 import numpy as np
@@ -126,5 +120,5 @@ def test_nan_stage(audio_probe):
         s.record(x)
 ''')
     r = run("-q")
-    r.assert_outcomes(errors=1)
+    r.assert_outcomes(passed=1, errors=1)  # the body passes; the probe fails it at teardown
     assert "first bad stage: decode" in r.stdout.str()

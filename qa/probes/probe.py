@@ -21,7 +21,7 @@ from qa.probes.record import StageRecord, StageSpec
 from qa.probes.stats import stage_stats
 from qa.probes.watchdog import StallWatchdog
 from qa.profiles import Profile, load_profile
-from qa.results import CheckResult
+from qa.results import ItemResult, CheckResult
 
 #: Default stall budget per stage, seconds: far above any stage of the reference pipeline
 #: (the slowest, the 95 s decode, takes about 5 s on 2 cores).
@@ -127,3 +127,8 @@ class Probe:
 
     def to_list(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.records]
+
+    def to_item(self, path: str = "probe") -> ItemResult:
+        """The records as a kind "run" item: the ``first_bad_stage`` check over the stages."""
+        bad, check = self.first_bad()
+        return ItemResult("run", path, (check,), extra={"stages": self.to_list(), "first_bad_stage": bad})
