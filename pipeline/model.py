@@ -258,14 +258,17 @@ class Decoder(nn.Module):
         beat_pos = torch.remainder(torch.atan2(ctrl[:, F_BEAT + 1], ctrl[:, F_BEAT]) / (2 * math.pi), 1.0)
         bar_pos = torch.remainder(torch.atan2(ctrl[:, F_BAR + 1], ctrl[:, F_BAR]) / (2 * math.pi), 1.0)
         tau = beat_pos * beat_dur
-        pluck = 0.55 + 0.45 * torch.exp(-tau / 0.25)
+        # Drum and pluck envelopes open over ~1.5 ms, as struck strings and skins do: a level
+        # that steps up within one sample is a click on every beat, which `seams` rightly flags.
+        attack = lambda tau_: 1 - torch.exp(-tau_ / 0.0015)  # noqa: E731
+        pluck = 0.55 + 0.45 * torch.exp(-tau / 0.25) * attack(tau)
         bass = voices(65.41, F_BASS, ctrl[:, F_BASSLVL] * pluck, self.BASS_PARTIALS, gain=0.28)
         drum = ctrl[:, F_DRUM].clamp_min(0)
         kick = torch.sin(2 * math.pi * (45 * tau + 3.6 * (1 - torch.exp(-tau / 0.04)))) * torch.exp(-tau / 0.18)
         tau_s = torch.remainder(bar_pos - 0.25, 0.5) * 4 * beat_dur
         tau_h = torch.remainder(2 * beat_pos, 1.0) * beat_dur / 2
-        env_s = torch.exp(-tau_s / 0.09)
-        env_h = torch.exp(-tau_h / 0.03)
+        env_s = torch.exp(-tau_s / 0.09) * attack(tau_s)
+        env_h = torch.exp(-tau_h / 0.03) * attack(tau_h)
         hat_lvl = ctrl[:, F_HAT].clamp_min(0)
         for ch in range(2):
             nz = _noise(n_abs, 1 + ch)
