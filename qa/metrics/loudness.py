@@ -164,27 +164,35 @@ class _Power:
         self.max_m = -1.0  # largest sliding-window power; -1 = no window fits
         self.max_s = -1.0
         sos = k_weighting_sos(sample_rate)
-        zi = np.zeros((n_ch, 2, 2))
+        active = np.flatnonzero(weights != 0.0)
+        w_act = weights[active][:, None]
+        zi = np.zeros((len(sos), len(active), 2))
         keep = self.ws  # running-sum history needed for the longest window
-        hist = np.zeros(1)  # C[0] = 0: running sum before frame 0
-        h0 = 0  # global index of hist[0]
-        active = [c for c in range(n_ch) if weights[c] != 0.0]
+        buf = np.zeros(keep + 1 + min(CHUNK, n))  # history, then this chunk's running sum
+        hist_len = 1  # buf[0] = C[0] = 0: running sum before frame 0
+        h0 = 0  # global index of buf[0]
         for s in range(0, n, CHUNK):
             e = min(s + CHUNK, n)
-            z = np.zeros(e - s)
-            for c in active:
-                y, zi[c] = signal.sosfilt(sos, x[c, s:e].astype(np.float64), zi=zi[c])
+            # All weighted channels in one call (channels, frames), float64 out.
+            if len(active):
+                xs = x[:, s:e] if len(active) == n_ch else x[active, s:e]
+                y, zi = signal.sosfilt(sos, xs, axis=-1, zi=zi)
                 np.multiply(y, y, out=y)
-                if weights[c] != 1.0:
-                    y *= weights[c]
-                z += y
-            cum = np.cumsum(z)
-            cum += hist[-1]
-            cat = np.concatenate([hist, cum])  # C[h0 .. e]
+                if np.any(w_act != 1.0):
+                    y *= w_act
+                z = y[0]
+                for k in range(1, len(active)):
+                    z += y[k]
+            else:  # every weight is 0: nothing counts towards loudness
+                z = np.zeros(e - s)
+            cat = buf[: hist_len + e - s]  # C[h0 .. e]
+            np.cumsum(z, out=cat[hist_len:])
+            cat[hist_len:] += cat[hist_len - 1]
             for w, attr in ((self.wm, "max_m"), (self.ws, "max_s")):
                 lo = max(s + 1, w)  # window ends in this chunk with a full window
                 if lo <= e:
-                    diff = cat[lo - h0 : e + 1 - h0] - cat[lo - w - h0 : e + 1 - w - h0]
+                    diff = np.subtract(cat[lo - h0 : e + 1 - h0], cat[lo - w - h0 : e + 1 - w - h0],
+                                       out=z[: e + 1 - lo])  # z is no longer needed
                     setattr(self, attr, max(getattr(self, attr), float(diff.max()) / w))
             for ends, w, out in ((self.ends_m, self.wm, self.pow_m), (self.ends_s, self.ws, self.pow_s)):
                 sel = (ends > s) & (ends <= e)
@@ -192,7 +200,9 @@ class _Power:
                     idx = ends[sel]
                     out[sel] = (cat[idx - h0] - cat[idx - w - h0]) / w
             new_h0 = max(0, e - keep)
-            hist = cat[new_h0 - h0 :]
+            hist = cat[new_h0 - h0 :].copy()
+            hist_len = len(hist)
+            buf[:hist_len] = hist
             h0 = new_h0
         # Rounding in the running sum can leave a tiny negative power in silence after sound.
         np.maximum(self.pow_m, 0.0, out=self.pow_m)
