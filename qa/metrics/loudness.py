@@ -340,13 +340,20 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
             best, best_b0 = 0.0, -1  # largest float32 interpolated |value| and its block start
             for s in range(0, n, step):
                 e = min(s + step, n)
-                tp = max(tp, float(xc[s:e].max()), -float(xc[s:e].min()))
                 nbk = -(-(e - s) // block)
                 xp = np.zeros(nbk * block + 2 * rp, dtype=np.float32)  # frames s - rp ..
                 lo, hi = max(0, s - rp), min(n, s + nbk * block + rp)
                 xp[lo - (s - rp) : hi - (s - rp)] = xc[lo:hi]
                 bm = _block_abs_max(xp, block)
                 bound = bm[nk : nk + nbk].copy()
+                # Sample peak in float64: rounding to float32 keeps the order of |x|, so the
+                # largest |x| of the chunk is in a block whose float32 peak is the largest.
+                peak_blocks = np.flatnonzero(bound == bound.max())
+                if len(peak_blocks) > 16:  # e.g. clipping or silence: scan the whole chunk
+                    tp = max(tp, float(xc[s:e].max()), -float(xc[s:e].min()))
+                for b in peak_blocks[: 16 if len(peak_blocks) <= 16 else 0]:
+                    b0 = s + int(b) * block
+                    tp = max(tp, float(np.abs(xc[b0 : min(b0 + block, e)]).max()))
                 for k in range(1, nk + 1):
                     np.maximum(bound, bm[nk - k : nk - k + nbk], out=bound)
                     np.maximum(bound, bm[nk + k : nk + k + nbk], out=bound)
@@ -371,13 +378,12 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
                         if len(sel) == 0:
                             continue
                         v = rows[sel] @ toep32
-                        np.abs(v, out=v)
                         if e == n and valid < block:  # values past the end are not kept
                             v[sel == nbk - 1, valid * phases :] = 0.0
-                        m = v.max(axis=1)
-                        j = int(m.argmax())
-                        if m[j] > best:
-                            best, best_b0 = float(m[j]), s + int(sel[j]) * block
+                        vmax = max(float(v.max()), -float(v.min()))
+                        if vmax > best:  # rare once the running maximum is high
+                            j = int(np.abs(v).argmax()) // v.shape[1]
+                            best, best_b0 = vmax, s + int(sel[j]) * block
             if best_b0 >= 0:  # the winning block again in float64
                 seg = np.zeros(block + 2 * reach)
                 lo, hi = max(0, best_b0 - reach), min(n, best_b0 + block + reach)
