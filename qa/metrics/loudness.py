@@ -321,8 +321,8 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
     Exact for the filter of :func:`interpolation_filter`: in chunks of :data:`CHUNK` frames,
     a block of ``block`` frames is interpolated only while its bound (the largest |sample|
     within the filter's reach times the largest L1 norm of the filter's phases, plus 1e-6 for
-    float32 rounding) exceeds the running maximum, the ``first`` highest bounds of a chunk
-    first so that the running maximum rises early. Candidate blocks are interpolated
+    float32 rounding) exceeds the running maximum; the ``first`` highest bounds go first
+    (until a block has been interpolated) so that the running maximum rises early. Candidate blocks are interpolated
     ``batch`` at a time as one float32 matrix product with a banded (Toeplitz) matrix; the
     winning block is evaluated again in float64, so the result is the float64 4x maximum (a
     near-tie within float32 rounding, ~1e-7 relative = 1e-6 dB, may pick the other block).
@@ -368,7 +368,7 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
                     xp[rp - reach :], shape=(nbk, block + 2 * reach),
                     strides=(xp.strides[0] * block, xp.strides[0]), writeable=False)
                 groups = [cand]
-                if len(cand) > first:
+                if len(cand) > first and best_b0 < 0:  # nothing interpolated yet
                     top = np.argpartition(-bound[cand], first)[:first]
                     rest = np.ones(len(cand), dtype=bool)
                     rest[top] = False
