@@ -50,6 +50,12 @@ class StageHandle:
         if self.record_ is not None:
             self.record_.notes.append(text)
 
+    def stalled(self, dump: dict[str, Any]) -> None:
+        """A stall the stage's owner observed itself (e.g. a writer's child process cut at its
+        timeout), in the watchdog's shape: ``stage``, ``budget_s``, ``elapsed_s``, ``threads``."""
+        if self.record_ is not None:
+            self.record_.stall = dump
+
     def add_check(self, check: CheckResult) -> None:
         """A verdict only the stage's owner can give (e.g. ``save_timeout``)."""
         if self.record_ is not None:
@@ -88,7 +94,10 @@ class Probe:
             raise
         finally:
             rec.seconds = time.perf_counter() - t0
-            rec.stall = wd.dump
+            if rec.stall is None:
+                rec.stall = wd.dump
+            elif wd.dump is not None:  # the owner's stall first; the parent's stacks kept beside it
+                rec.stall["watchdog"] = wd.dump
             rec.checks = run_stage_checks(rec, self.profile) + rec.checks
 
     def wrap(self, name: str, spec: StageSpec | None = None, **spec_kw: Any) -> Callable:
