@@ -91,17 +91,18 @@ class Probe:
         self.records.append(rec)
         handle = StageHandle(self, rec)
         wd = StallWatchdog(name, spec.budget_s or self.budget_s, to_stderr=self.stall_to_stderr)
+        wd.__enter__()
         t0 = time.perf_counter()
         self.overhead_s += t0 - t_setup
         try:
-            with wd:
-                yield handle
+            yield handle
         except BaseException as e:
             rec.error = f"raised {type(e).__name__}: {e}"
             raise
         finally:
             t_end = time.perf_counter()
             rec.seconds = t_end - t0
+            wd.__exit__(None, None, None)
             if rec.stall is None:
                 rec.stall = wd.dump
             elif wd.dump is not None:  # the owner's stall first; the parent's stacks kept beside it
