@@ -33,11 +33,12 @@ def pct(on: float, off: float) -> str:
     return f"{100 * (on - off) / off:+.2f} %"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--steps", type=int, default=32)
-    a = ap.parse_args()
+    # Run by `python -m benchmarks` (imported): its own argv names modules, not our options.
+    a = ap.parse_args([] if argv is None and __name__ != "__main__" else argv)
     print(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as out:
         timed("pop_en_10s", True, out, a.steps)  # warm-up: imports, scipy, torch kernels
