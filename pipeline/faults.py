@@ -26,10 +26,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("phase_inversion", "master", "an M/S stereo stage with a sign error: the right channel is polarity-inverted"),
     Fault("true_peak_overs", "master", "the chain ends with peak normalization to 0 dBFS instead of a -1 dBTP limiter: inter-sample overs"),
     Fault("int16_wrap", "to_pcm", "int16 conversion after +6 dB makeup gain without a clamp: samples wrap around"),
-    Fault("int16_as_float", "save", "the int16 PCM tensor is handed to a float writer unscaled: clamped to a square wave"),
+    Fault("int16_as_float", "save", "the int16 PCM codes are cast to float and handed to the float writer unscaled (a +-32767 'float' signal that would clamp to a square wave): the save refuses it"),
     Fault("wrong_sample_rate", "save", "the writer is given 48000 Hz for 44100 Hz audio"),
-    Fault("save_hang", "save", "the save blocks forever (the output path is a FIFO nobody reads)"),
-    Fault("truncated_write", "save", "the written file is cut short (disk full / killed writer): header and data disagree"),
+    Fault("save_hang", "save", "the writer blocks forever after 4 KiB (a wedged filesystem call): cut by the save timeout"),
+    Fault("truncated_write", "save", "the writer loses the last 40 % of the file and returns normally (disk full / killed writer): caught by the read-back"),
 ]}
 
 

@@ -1,96 +1,92 @@
-"""The save stage: write the PCM to a file under a timeout, then read it back and verify it.
+"""The save stage: :func:`qa.io.save_audio` under a timeout, its outcome turned into the backend
+checks of the contract (``save_timeout``, ``save_roundtrip``, ``backend_available``,
+``output_dir``).
 
-``write_wav`` stands in for ``qa.io.save_audio`` (issue 6) with the same call shape; switching
-is the one import line marked below. The writer runs in a daemon thread so a save that hangs in
-C code (a FIFO, a stuck network mount, an FFmpeg muxer) is cut at ``timeout_s`` and reported as
-``save_timeout`` instead of hanging the run.
+``save_audio`` validates the samples, writes a temporary file in a child process that is killed
+after ``timeout_s``, fsyncs it, reads it back and renames it into place; a backend that fails is
+recorded and the next one tried. A refused or failed save is a caught fault of this stage, never
+an exception out of the run. The save faults pick a test-only writer of
+:data:`qa.io.backends.TEST_BACKENDS` explicitly (:data:`FAULT_BACKENDS`), so a hang or a
+truncated write happens for real in the child and is caught by the real timeout / read-back.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
+from typing import Any, Sequence
 
-import numpy as np
-import soundfile as sf
-
+from qa.io import SampleError, SaveError, save_audio
+from qa.io.backends import TEST_BACKENDS
 from qa.results import CheckResult
 
+#: Faults realised by a test-only writer, and the only backend tried for them (a fallback to a
+#: working backend would hide the fault the run is meant to show).
+FAULT_BACKENDS: dict[str, tuple[str, ...]] = {
+    "save_hang": ("test_stall",),  # blocks forever after 4 KiB, like a wedged filesystem call
+    "truncated_write": ("test_truncate",),  # returns normally after losing 40 % of the data
+}
 
-def write_wav(samples: np.ndarray, path: str, sample_rate: int, *, subtype: str = "PCM_16") -> None:
-    """A float writer in the torchaudio >= 2.9 manner: (channels, samples) float in [-1, 1],
-    clamped, written as ``subtype``."""
-    x = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
-    sf.write(path, x.T, sample_rate, subtype=subtype)
-
-
-save_audio = write_wav  # switch to: from qa.io import save_audio (issue 6)
+_DOCTOR = "run `audio-qa doctor --output-dir DIR` for timed saves per backend and a directory check"
 
 
 @dataclass
 class SaveOutcome:
+    """``stall`` is the hung child's stack dump in the stage watchdog's shape (or None)."""
+
     path: str
     checks: list[CheckResult]
     written: bool
+    stall: dict[str, Any] | None = None
 
 
-def save_with_timeout(samples: np.ndarray, path: str, sample_rate: int, timeout_s: float) -> SaveOutcome:
-    """Run the writer in a daemon thread; a writer still running after ``timeout_s`` is left
-    behind and reported."""
-    box: dict[str, BaseException] = {}
-
-    def work() -> None:
-        try:
-            save_audio(samples, path, sample_rate)
-        except BaseException as e:  # carried to the caller below, never swallowed
-            box["error"] = e
-
-    th = threading.Thread(target=work, name=f"audio-qa-save[{os.path.basename(path)}]", daemon=True)
-    th.start()
-    th.join(timeout_s)
-    if th.is_alive():
+def save_stage(samples: Any, path: str, sample_rate: int, timeout_s: float,
+               backends: Sequence[str] | None = None) -> SaveOutcome:
+    """Save ``samples`` (channels-first floats in [-1, 1]) to ``path`` with ``save_audio``;
+    ``backends`` None means the default order (soundfile, scipy, torchaudio)."""
+    test = bool(backends) and any(b in TEST_BACKENDS for b in backends)
+    try:
+        res = save_audio(samples, path, sample_rate, backends=backends, timeout_s=timeout_s,
+                         allow_test_backends=test)
+    except SampleError as e:
         return SaveOutcome(path, [CheckResult(
-            "save_timeout", "fail", f"saving {path} did not finish within {timeout_s:g} s; the writer "
-            "thread is blocked (its stack is in the stage's 'stall' record)", timeout_s, timeout_s, "s",
-            hint="run `audio-qa doctor` for timed saves per backend; check the output path is a "
-            "regular file on a responsive filesystem")], False)
-    if "error" in box:
-        e = box["error"]
-        return SaveOutcome(path, [CheckResult("save_roundtrip", "fail",
-                                              f"saving {path} failed: {type(e).__name__}: {e}")], False)
-    return SaveOutcome(path, [CheckResult("save_timeout", "pass", f"saved {path}", None, timeout_s, "s")], True)
+            "save_roundtrip", "fail", f"save of {path} refused before writing: {e}", None, None, None,
+            hint="hand the writer float samples in [-1, 1] (int16 PCM / 32768, or the int16 tensor "
+            "itself), never int16 values cast to float")], False)
+    except SaveError as e:
+        return _failed(path, e, timeout_s)
+    fallbacks = [a for a in res.attempts if a.outcome not in ("ok", "unsupported")]
+    tried = "; ".join(f"{a.backend}: {a.outcome} ({a.error})" for a in fallbacks)
+    timing = CheckResult(
+        "save_timeout", "warn" if any(a.outcome == "hung" for a in fallbacks) else "pass",
+        f"saved {res.path} with {res.backend} in {res.seconds:.2f} s (limit {timeout_s:g} s per backend)"
+        + (f" after {tried}" if tried else ""), round(res.seconds, 3), timeout_s, "s")
+    verified = CheckResult(
+        "save_roundtrip", "warn" if fallbacks else "pass",
+        f"{res.path}: {res.subtype} written by {res.backend}, read back and matched the samples"
+        + (f" (earlier backends failed: {tried})" if tried else ""), None, None, None,
+        hint="fix or uninstall the failing backend (`audio-qa doctor`)" if fallbacks else None)
+    return SaveOutcome(res.path, [timing, verified], True)
 
 
-def verify_written(path: str, pcm: np.ndarray, sample_rate: int) -> CheckResult:
-    """Read the file back: frames, channels, rate and samples must be what was handed over."""
-    try:
-        info = sf.info(path)
-        back, sr = sf.read(path, dtype="int16", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError) as e:
-        return CheckResult("save_roundtrip", "fail", f"{path}: cannot be read back: {e}",
-                           hint="the file is damaged; check free space and that the writer finished")
-    want_ch, want_n = pcm.shape
-    if back.shape != (want_n, want_ch):
-        return CheckResult(
-            "save_roundtrip", "fail",
-            f"{path}: read back {back.shape[0]} frames x {back.shape[1]} ch, wrote {want_n} x {want_ch} "
-            f"(header says {info.frames} frames): the file is truncated", back.shape[0], want_n, "frames",
-            hint="the write was cut short (disk full, killed process); write to a temporary file and rename")
-    diff = int(np.abs(back.T.astype(np.int32) - pcm.astype(np.int32)).max())
-    if diff > 1:
-        return CheckResult("save_roundtrip", "fail", f"{path}: samples differ by up to {diff} LSB after reading back",
-                           diff, 1, "lsb", hint="the writer converted or clamped the samples")
-    return CheckResult("save_roundtrip", "pass", f"{path}: {want_n} frames x {want_ch} ch read back identical",
-                       diff, 1, "lsb")
-
-
-def unblock_fifo(path: str) -> str | None:
-    """Let a writer blocked opening a FIFO finish (it then fails with a broken pipe).
-    Returns why it could not, or None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as e:
-        return f"could not open {path} to release the blocked writer: {e}"
-    os.close(fd)
-    return None
+def _failed(path: str, e: SaveError, timeout_s: float) -> SaveOutcome:
+    checks: list[CheckResult] = []
+    stall = None
+    hung = [a for a in e.attempts if a.outcome == "hung"]
+    if hung:
+        a = hung[0]
+        checks.append(CheckResult(
+            "save_timeout", "fail", f"saving {path}: {a.error}; the writer's child process was killed "
+            "and nothing was written (its stack is in the stage's 'stall' record)", round(a.seconds, 3),
+            timeout_s, "s", hint=f"the stack shows the call that blocked; {_DOCTOR}"))
+        stall = {"stage": "save", "source": f"save_audio child process ({a.backend})",
+                 "budget_s": timeout_s, "elapsed_s": round(a.seconds, 6), "state": a.hang.kind,
+                 "bytes_written": a.hang.bytes_written, "threads": a.hang.threads()}
+    bad = [a for a in e.attempts if a.outcome in ("failed", "wrong_subtype")]
+    if e.reason is not None:
+        checks.append(CheckResult("output_dir", "fail", str(e), hint=_DOCTOR))
+    elif bad or not hung:
+        cid = "save_roundtrip" if bad else "backend_available"
+        checks.append(CheckResult(cid, "fail", str(e), None, None, None, hint=(
+            "the file was not what was written (cut short, converted or unreadable); nothing was "
+            "renamed over the target" if bad else f"install a working backend; {_DOCTOR}")))
+    return SaveOutcome(path, checks, False, stall)

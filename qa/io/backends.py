@@ -6,10 +6,13 @@ FLOAT; torchaudio: a float32 tensor, never int16; the ffmpeg and sox tools: raw 
 ``info()`` imports the library and reports versions; it raises ImportError / OSError / RuntimeError
 when the backend cannot be used, with the library's own words.
 
-Test-only writers (``test_stall``, ``test_slow``, ``test_enospc``) exist when the environment
-variable ``AUDIO_QA_TEST_BACKENDS=1`` is set, so that a child process sees them too: a writer that
-blocks forever, one that keeps writing slowly, and one that fails with ENOSPC half way (the disk
-filling up, which cannot be made to happen on demand).
+Test-only writers (``test_stall``, ``test_slow``, ``test_enospc``, ``test_truncate``) live in
+:data:`TEST_BACKENDS`: a writer that blocks forever, one that keeps writing slowly, one that fails
+with ENOSPC half way and one that returns normally after losing the last 40 % of the data (a disk
+filling up or a killed writer, which cannot be made to happen on demand). They are found by name
+when the environment variable ``AUDIO_QA_TEST_BACKENDS=1`` is set (a child process inherits it),
+or when the caller asks for them explicitly (``get_backend(name, allow_test=True)``, which
+``save_audio(..., allow_test_backends=True)`` passes on to its child process).
 """
 
 from __future__ import annotations
@@ -187,6 +190,14 @@ def _test_enospc(path: str, x: np.ndarray, sr: int, fmt: Format) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
 
 
+def _test_truncate(path: str, x: np.ndarray, sr: int, fmt: Format) -> None:
+    """Writes a complete file, then loses the last 40 % of the bytes after the 44-byte WAV
+    header and returns without an error: the header and the data disagree."""
+    _sf_write(path, x, sr, fmt)
+    size = os.path.getsize(path)
+    os.truncate(path, 44 + (size - 44) * 6 // 10)
+
+
 _ALL = ("WAV", "FLAC", "MP3", "OGG")
 BACKENDS: dict[str, Backend] = {
     "soundfile": Backend("soundfile", _sf_write, _sf_info, _ALL, "pip install soundfile"),
@@ -199,15 +210,23 @@ BACKENDS: dict[str, Backend] = {
                    "apt install sox"),
     "pyav": Backend("pyav", None, _pyav_info, (), "pip install av"),
 }
+TEST_BACKENDS: dict[str, Backend] = {
+    name: Backend(name, fn, _test_info, _ALL, "test backend")
+    for name, fn in (("test_stall", _test_stall), ("test_slow", _test_slow), ("test_enospc", _test_enospc),
+                     ("test_truncate", _test_truncate))
+}
 if os.environ.get("AUDIO_QA_TEST_BACKENDS") == "1":
-    for _name, _fn in (("test_stall", _test_stall), ("test_slow", _test_slow), ("test_enospc", _test_enospc)):
-        BACKENDS[_name] = Backend(_name, _fn, _test_info, _ALL, "test backend")
+    BACKENDS.update(TEST_BACKENDS)
 
 #: What ``save_audio`` tries, in order, when the caller names no backends.
 DEFAULT_SAVE_BACKENDS = ("soundfile", "scipy", "torchaudio")
 
 
-def get_backend(name: str) -> Backend:
-    if name not in BACKENDS:
-        raise ValueError(f"unknown audio backend {name!r}; known: {', '.join(BACKENDS)}")
-    return BACKENDS[name]
+def get_backend(name: str, *, allow_test: bool = False) -> Backend:
+    """The backend called ``name``; the test-only writers only with ``allow_test`` (or the
+    ``AUDIO_QA_TEST_BACKENDS=1`` environment variable)."""
+    if name in BACKENDS:
+        return BACKENDS[name]
+    if allow_test and name in TEST_BACKENDS:
+        return TEST_BACKENDS[name]
+    raise ValueError(f"unknown audio backend {name!r}; known: {', '.join(BACKENDS)}")

@@ -16,6 +16,7 @@ import faulthandler
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,19 @@ class Hang:
     @property
     def kind(self) -> str:
         return "slow" if self.growing else "stalled"
+
+    def threads(self) -> list[dict[str, Any]]:
+        """The child's faulthandler dump as ``[{"name", "stack"}]``, stacks oldest call first
+        as ``file:line in function`` (the shape of the stage watchdog's dump)."""
+        out: list[dict[str, Any]] = []
+        for line in self.stack.splitlines():
+            head = line.strip()
+            if head.startswith(("Thread 0x", "Current thread 0x")):
+                out.append({"name": head.split(" (most recent")[0], "stack": []})
+            elif head.startswith("File ") and out:
+                m = re.match(r'File "(.*)", line (\d+) in (.*)', head)
+                out[-1]["stack"].insert(0, f"{m.group(1)}:{m.group(2)} in {m.group(3)}" if m else head)
+        return out
 
     def describe(self) -> str:
         size = "no file" if self.bytes_written is None else f"{self.bytes_written} bytes written"
@@ -183,7 +197,8 @@ def _main(spec_json: str) -> int:
     x = np.load(spec["npy"])
     t0 = time.perf_counter()
     try:
-        get_backend(spec["backend"]).write(spec["path"], x, int(spec["sample_rate"]), fmt)
+        backend = get_backend(spec["backend"], allow_test=bool(spec.get("allow_test")))
+        backend.write(spec["path"], x, int(spec["sample_rate"]), fmt)
     except (ImportError, OSError, RuntimeError, ValueError, TypeError) as e:
         emit({"ok": False, "error": describe_error(e), "errno": getattr(e, "errno", None),
               "seconds": time.perf_counter() - t0})

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from qa.io.backends import DEFAULT_SAVE_BACKENDS, get_backend
+from qa.io.backends import DEFAULT_SAVE_BACKENDS, Backend, get_backend
 from qa.io.child import Child, ChildDied, ChildHung, Hang, describe_error
 from qa.io.formats import Format, format_for_path
 from qa.io.prepare import as_audio, validate
@@ -71,12 +71,14 @@ class SaveError(Exception):
 
 def save_audio(samples: Any, path: str | os.PathLike, sample_rate: int, *, subtype: str = "PCM_16",
                backends: Sequence[str] | None = None, timeout_s: float | None = None,
-               verify: bool = True) -> SaveResult:
+               verify: bool = True, allow_test_backends: bool = False) -> SaveResult:
     """Save ``samples`` (Audio, numpy array or torch tensor, channels-first) to ``path``.
 
     The suffix picks the format (.wav .flac .mp3 .ogg .opus); ``subtype`` applies to WAV/FLAC.
     ``backends`` is the order to try (default soundfile, scipy, torchaudio); with ``timeout_s``
     each attempt runs in a child process that is killed after that many seconds.
+    ``allow_test_backends`` lets ``backends`` name the test-only writers of
+    :data:`qa.io.backends.TEST_BACKENDS` (fault injection) without an environment variable.
     Raises :class:`qa.io.prepare.SampleError` for samples that must not be written, ValueError
     for an unknown format, :class:`SaveError` when no backend produced a verified file.
     """
@@ -90,14 +92,14 @@ def save_audio(samples: Any, path: str | os.PathLike, sample_rate: int, *, subty
         raise SaveError(target, (), f"the directory {folder} does not exist")
     attempts: list[SaveAttempt] = []
     for name in backends or DEFAULT_SAVE_BACKENDS:
-        backend = get_backend(name)
+        backend = get_backend(name, allow_test=allow_test_backends)
         if backend.write is None or fmt.container not in backend.formats:
             attempts.append(SaveAttempt(name, "unsupported", f"{name} cannot write {fmt.container} files here"))
             continue
         tmp = _reserve(folder, target, fmt, attempts, name)
         start = time.perf_counter()
         try:
-            attempt = _attempt(name, tmp, x, sr, fmt, timeout_s, verify)
+            attempt = _attempt(backend, tmp, x, sr, fmt, timeout_s, verify, allow_test_backends)
         finally:
             attempt_ok = "attempt" in locals() and attempt.outcome == "ok"
             if not attempt_ok and os.path.lexists(tmp):
@@ -134,17 +136,18 @@ def _reserve(folder: str, target: str, fmt: Format, attempts: list[SaveAttempt],
     return tmp
 
 
-def _attempt(name: str, tmp: str, x: np.ndarray, sr: int, fmt: Format, timeout_s: float | None,
-             verify: bool) -> SaveAttempt:
+def _attempt(backend: Backend, tmp: str, x: np.ndarray, sr: int, fmt: Format, timeout_s: float | None,
+             verify: bool, allow_test: bool) -> SaveAttempt:
+    name = backend.name
     if timeout_s is None:
         try:
-            get_backend(name).write(tmp, x, sr, fmt)
+            backend.write(tmp, x, sr, fmt)
         except ImportError as e:
-            return SaveAttempt(name, "unavailable", f"{describe_error(e)}; {get_backend(name).install_hint}")
+            return SaveAttempt(name, "unavailable", f"{describe_error(e)}; {backend.install_hint}")
         except (OSError, RuntimeError, ValueError, TypeError) as e:
             return SaveAttempt(name, "failed", describe_error(e))
     else:
-        failed = _write_in_child(name, tmp, x, sr, fmt, timeout_s)
+        failed = _write_in_child(name, tmp, x, sr, fmt, timeout_s, allow_test)
         if failed is not None:
             return failed
     try:
@@ -162,7 +165,7 @@ def _attempt(name: str, tmp: str, x: np.ndarray, sr: int, fmt: Format, timeout_s
 
 
 def _write_in_child(name: str, tmp: str, x: np.ndarray, sr: int, fmt: Format,
-                    timeout_s: float) -> SaveAttempt | None:
+                    timeout_s: float, allow_test: bool) -> SaveAttempt | None:
     import json
 
     fd, npy = tempfile.mkstemp(suffix=".npy", prefix="audio-qa-save-")
@@ -170,7 +173,7 @@ def _write_in_child(name: str, tmp: str, x: np.ndarray, sr: int, fmt: Format,
     try:
         np.save(npy, x)
         spec = {"backend": name, "path": tmp, "npy": npy, "sample_rate": sr,
-                "format": asdict(fmt), "timeout": timeout_s}
+                "format": asdict(fmt), "timeout": timeout_s, "allow_test": allow_test}
         with Child(["-m", "qa.io.child", json.dumps(spec)]) as child:
             try:
                 ev = child.next_event(f"save with {name}", timeout_s, watch=tmp)

@@ -42,13 +42,21 @@ class StageHandle:
             return output
         r.sample_rate = sample_rate if sample_rate is not None else r.spec.sample_rate
         r.seams = tuple(int(s) for s in seams)
+        t0 = time.perf_counter()
         r.stats = stage_stats(output, kind=r.spec.kind, layout=r.spec.layout,
                               sample_rate=r.sample_rate, seams=r.seams)
+        self._probe.overhead_s += time.perf_counter() - t0
         return output
 
     def note(self, text: str) -> None:
         if self.record_ is not None:
             self.record_.notes.append(text)
+
+    def stalled(self, dump: dict[str, Any]) -> None:
+        """A stall the stage's owner observed itself (e.g. a writer's child process cut at its
+        timeout), in the watchdog's shape: ``stage``, ``budget_s``, ``elapsed_s``, ``threads``."""
+        if self.record_ is not None:
+            self.record_.stall = dump
 
     def add_check(self, check: CheckResult) -> None:
         """A verdict only the stage's owner can give (e.g. ``save_timeout``)."""
@@ -66,6 +74,9 @@ class Probe:
         self.budget_s = budget_s
         self.stall_to_stderr = stall_to_stderr
         self.records: list[StageRecord] = []
+        #: Seconds spent measuring and judging stages (statistics, watchdog, stage checks): the
+        #: probes' own cost inside the run, which the pipeline benchmark reports.
+        self.overhead_s = 0.0
 
     # -- the three ways in -------------------------------------------------------------------
     @contextmanager
@@ -74,22 +85,30 @@ class Probe:
         if not self.enabled:
             yield StageHandle(self, None)
             return
+        t_setup = time.perf_counter()
         spec = spec or StageSpec(**spec_kw)
         rec = StageRecord(name=name, index=len(self.records), spec=spec)
         self.records.append(rec)
         handle = StageHandle(self, rec)
         wd = StallWatchdog(name, spec.budget_s or self.budget_s, to_stderr=self.stall_to_stderr)
+        wd.__enter__()
         t0 = time.perf_counter()
+        self.overhead_s += t0 - t_setup
         try:
-            with wd:
-                yield handle
+            yield handle
         except BaseException as e:
             rec.error = f"raised {type(e).__name__}: {e}"
             raise
         finally:
-            rec.seconds = time.perf_counter() - t0
-            rec.stall = wd.dump
+            t_end = time.perf_counter()
+            rec.seconds = t_end - t0
+            wd.__exit__(None, None, None)
+            if rec.stall is None:
+                rec.stall = wd.dump
+            elif wd.dump is not None:  # the owner's stall first; the parent's stacks kept beside it
+                rec.stall["watchdog"] = wd.dump
             rec.checks = run_stage_checks(rec, self.profile) + rec.checks
+            self.overhead_s += time.perf_counter() - t_end
 
     def wrap(self, name: str, spec: StageSpec | None = None, **spec_kw: Any) -> Callable:
         """Decorator: probe a stage function and record its return value."""

@@ -97,6 +97,108 @@ def _full_scale(dtype_name: str, kind: str) -> float | None:
 
 # -- torch ------------------------------------------------------------------------------------
 def _torch_stats(x, kind, layout, sample_rate, seams) -> StageStats:
+    """Fast path first (:func:`_torch_fused`); data that is not all finite takes the masked
+    path (:func:`_torch_masked`), which counts and excludes the NaN/Inf values."""
+    import torch
+
+    t = x.detach()
+    dtype_name = str(t.dtype).replace("torch.", "")
+    shape = tuple(int(n) for n in t.shape)
+    fs = _full_scale(dtype_name, kind)
+    if t.numel() == 0:
+        return StageStats(shape, dtype_name, str(t.device), 0, 0, fs, 0.0, 0.0, 0.0, 0,
+                          notes=("empty: no values",))
+    axes = _axes(shape, layout) if kind in ("audio", "pcm") else None
+    # float16/bfloat16/int: reduce in float32 on the device (sums of squares overflow float16).
+    w = t if t.dtype in (torch.float32, torch.float64) else t.to(torch.float32)
+    packed = _torch_fused(w, fs, kind, layout, axes is not None, seams)
+    if packed is None:
+        return _torch_masked(x, kind, layout, sample_rate, seams)
+    integral = None
+    if kind == "audio" and t.is_floating_point() and packed[1] >= PCM_SCALE_HINT:
+        # Only on the failing path (values at PCM scale): are they whole numbers?
+        integral = bool((w == torch.round(w)).all())
+    return _unpack(packed, shape, dtype_name, str(x.device), t.numel(), x.element_size() * x.numel(),
+                   fs, integral, shape[axes[0]] if axes else 0, axes is not None, shape, layout,
+                   sample_rate, seams, kind)
+
+
+def _torch_fused(w, fs, kind, layout, has_axes, seams) -> list[float] | None:
+    """The statistics in as few passes over ``w`` (float32/64) as torch allows on one core:
+    one ``aminmax``, one block sum and one block Gram product (per 1024-frame block: each
+    channel's sum of squares and, for stereo, the L*R product; ``vector_norm`` per block for
+    other channel counts), accumulated across blocks in float64. The per-block sums of squares
+    also give the dropout scan: only when a block has no energy at all are the exact block
+    peaks computed. Returns the packed list :func:`_unpack` reads, or None when any value is
+    NaN/Inf (a non-finite sum says so without an ``isfinite`` pass). Integer data is reduced
+    unscaled and the results divided by the full-scale code (a power of two: exact)."""
+    import torch
+
+    f64 = torch.float64
+    if has_axes:
+        wc = w.transpose(-1, -2) if layout == "channels_last" else w
+        wc = wc.reshape(-1, wc.shape[-2], wc.shape[-1])  # (rows, channels, frames)
+    else:
+        wc = w.reshape(1, 1, -1)
+    rows, n_ch, n = wc.shape
+    nb = n // DROPOUT_BLOCK
+    head = nb * DROPOUT_BLOCK
+    mn, mx = torch.aminmax(wc)
+    tail = wc[..., head:]  # under one block per channel (all of it when there are no blocks)
+    ch_sum = tail.sum(dim=(0, 2), dtype=f64)
+    ch_sq = (tail * tail).sum(dim=(0, 2), dtype=f64)  # squares in w's dtype, as in the blocks
+    cross = (tail[:, 0] * tail[:, 1]).sum(dtype=f64) if n_ch == 2 else None
+    energy = None  # (nb,) block energy over rows and channels: zero only for all-zero blocks
+    if nb:
+        v = wc[..., :head].reshape(rows, n_ch, nb, DROPOUT_BLOCK)
+        ch_sum = ch_sum + v.sum(-1).to(f64).sum(dim=(0, 2))
+        if n_ch == 2:
+            xb = v.permute(0, 2, 1, 3).reshape(rows * nb, 2, DROPOUT_BLOCK)
+            g = torch.bmm(xb, xb.transpose(1, 2)).to(f64)  # (rows * nb, 2, 2)
+            bsq = torch.diagonal(g, dim1=1, dim2=2).reshape(rows, nb, 2).permute(0, 2, 1)
+            cross = cross + g[:, 0, 1].sum()
+        else:
+            bsq = torch.linalg.vector_norm(v, dim=-1).to(f64).square()  # (rows, channels, nb)
+        ch_sq = ch_sq + bsq.sum(dim=(0, 2))
+        energy = bsq.sum(dim=(0, 1))
+    vals = [mn.to(f64).reshape(1), mx.to(f64).reshape(1), ch_sum, ch_sq]
+    if cross is not None:
+        vals.append(cross.reshape(1))
+    if energy is not None:
+        vals.append(energy)
+    first = torch.cat(vals).cpu()  # the one sync on the fast path
+    if not bool(torch.isfinite(first).all()):
+        return None
+    first = first.tolist()
+    scale = 1.0 / fs if fs else 1.0
+    lo, hi = first[0] * scale, first[1] * scale
+    sums, sqs = first[2: 2 + n_ch], first[2 + n_ch: 2 + 2 * n_ch]
+    i = 2 + 2 * n_ch
+    out = [0.0, max(-lo, hi), math.fsum(sums) * scale, math.sqrt(math.fsum(sqs)) * scale]
+    if not has_axes:
+        return out
+    out += [math.sqrt(q) * scale for q in sqs]
+    if n_ch == 2:
+        out.append(first[i] * scale * scale)
+        i += 1
+    if n > 1 and kind == "pcm":
+        d = wc[..., 1:] - wc[..., :-1]
+        dmn, dmx = torch.aminmax(d)
+        out.append(max(-float(dmn), float(dmx)) * scale)
+    if nb:
+        block_energy = first[i: i + nb]
+        if min(block_energy) > 0:
+            out += block_energy  # every block has signal: only "> 0" is read
+        else:  # a silent-looking block (or underflow): the exact peaks decide
+            bp = wc[..., :head].abs().reshape(rows, n_ch, nb, DROPOUT_BLOCK).amax(dim=(0, 1, 3))
+            out += [p * scale for p in bp.to(f64).tolist()]
+    if seams:
+        out += _torch_seam_ratios(wc, seams, fs).double().tolist()
+    return out
+
+
+def _torch_masked(x, kind, layout, sample_rate, seams) -> StageStats:
+    """The statistics of data holding NaN/Inf: counted, then masked to zero and excluded."""
     import torch
 
     t = x.detach()
@@ -150,7 +252,8 @@ def _torch_stats(x, kind, layout, sample_rate, seams) -> StageStats:
                    shape, layout, sample_rate, seams, kind)
 
 
-def _torch_seam_ratios(wc, seams):
+def _torch_seam_ratios(wc, seams, fs=None):
+    """(ratio, seam) pairs; windows of integer data are scaled to full-scale units first."""
     import torch
 
     n = wc.shape[-1]
@@ -159,6 +262,8 @@ def _torch_seam_ratios(wc, seams):
         if not (SEAM_WINDOW < s < n - SEAM_WINDOW):
             continue
         seg = wc[..., s - SEAM_WINDOW: s + SEAM_WINDOW]
+        if fs:
+            seg = seg / fs
         d = (seg[..., 1:] - seg[..., :-1]).abs()
         jump = d[..., SEAM_WINDOW - 1]
         typical = torch.cat([d[..., : SEAM_WINDOW - 1], d[..., SEAM_WINDOW:]], dim=-1).mean(-1)

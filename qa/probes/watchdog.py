@@ -1,6 +1,6 @@
 """Stall watchdog: when a stage runs past its budget, capture every thread's stack.
 
-A :class:`threading.Timer` fires at the deadline and reads ``sys._current_frames()`` (every
+One shared monitor thread wakes at the nearest deadline and reads ``sys._current_frames()`` (every
 thread's current frame), so a save blocked in ``open()`` on a pipe, a GPU sync or a lock is
 attributed to the stage that was running, with the line it is stuck on. The dump also goes to
 stderr through :mod:`faulthandler` at once, so it survives even if the process is then killed.
@@ -18,6 +18,46 @@ import traceback
 from typing import Any, Callable
 
 
+class _Monitor:
+    """One daemon thread serving every armed watchdog: it sleeps until the nearest deadline.
+    Arming and disarming a stage is a dict update under a lock, not a thread start (which on a
+    loaded 2-core machine waits for the new thread to be scheduled, several ms per stage)."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._armed: dict[int, tuple[float, "StallWatchdog"]] = {}
+        self._thread: threading.Thread | None = None
+
+    def arm(self, wd: "StallWatchdog", deadline: float) -> None:
+        with self._cv:
+            self._armed[id(wd)] = (deadline, wd)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="audio-qa-watchdog", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def disarm(self, wd: "StallWatchdog") -> None:
+        with self._cv:
+            self._armed.pop(id(wd), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                now = time.perf_counter()
+                due = [w for d, w in self._armed.values() if d <= now]
+                for w in due:
+                    del self._armed[id(w)]
+                if not due:
+                    nearest = min((d for d, _ in self._armed.values()), default=None)
+                    self._cv.wait(None if nearest is None else nearest - now)
+                    continue
+            for w in due:  # outside the lock: a stage may finish (disarm) meanwhile
+                w._fire()
+
+
+_MONITOR = _Monitor()
+
+
 class StallWatchdog:
     """Arm with a budget; if not disarmed in time, ``dump`` holds the stacks."""
 
@@ -29,17 +69,14 @@ class StallWatchdog:
         self.on_stall = on_stall
         self.dump: dict[str, Any] | None = None
         self._t0 = time.perf_counter()
-        self._timer = threading.Timer(self.budget_s, self._fire)
-        self._timer.daemon = True
-        self._timer.name = f"audio-qa-watchdog[{stage}]"
 
     def __enter__(self) -> "StallWatchdog":
         self._t0 = time.perf_counter()
-        self._timer.start()
+        _MONITOR.arm(self, self._t0 + self.budget_s)
         return self
 
     def __exit__(self, *exc) -> None:
-        self._timer.cancel()
+        _MONITOR.disarm(self)
         if self.dump is not None:
             self.dump["elapsed_s"] = round(time.perf_counter() - self._t0, 6)
 

@@ -41,12 +41,64 @@ def test_fault_caught_at_its_stage(tmp_path, fault):
     assert fb["id"] == "first_bad_stage" and f"first bad stage '{FAULTS[fault].stage}'" in fb["message"]
 
 
-def test_save_hang_is_cut_and_attributed(tmp_path):
-    code, item = run_json(tmp_path, "--fault", "save_hang")
+def save_stage(item):
     save = item["stages"][-1]
-    assert [c["id"] for c in save["checks"] if c["status"] == "fail"][:2] == ["stage_stall", "save_timeout"]
-    stacks = "\n".join("\n".join(t["stack"]) for t in save["stall"]["threads"])
-    assert "save_audio" in stacks or "write_wav" in stacks
+    assert save["name"] == "save"
+    return save, {c["id"]: c for c in save["checks"]}
+
+
+def test_clean_save_goes_through_save_audio(tmp_path):
+    code, item = run_json(tmp_path)
+    save, checks = save_stage(item)
+    assert checks["save_timeout"]["status"] == "pass" and checks["save_timeout"]["threshold"] == 3
+    assert checks["save_roundtrip"]["status"] == "pass"
+    assert "PCM_16 written by soundfile, read back and matched" in checks["save_roundtrip"]["message"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pop_en_10s.wav"]  # no temporary file left
+    info = sf.info(item["path"])
+    assert (info.samplerate, info.channels, info.subtype) == (44100, 2, "PCM_16")
+
+
+def test_save_hang_is_cut_by_the_child_timeout(tmp_path):
+    code, item = run_json(tmp_path, "--fault", "save_hang")
+    save, checks = save_stage(item)
+    assert [c["id"] for c in save["checks"] if c["status"] == "fail"] == ["stage_stall", "save_timeout"]
+    assert "did not finish within 3.0 s: the file had stopped growing (stalled), 4096 bytes written" in \
+        checks["save_timeout"]["message"]
+    stall = save["stall"]
+    assert stall["state"] == "stalled" and stall["bytes_written"] == 4096 and stall["budget_s"] == 3
+    assert stall["source"] == "save_audio child process (test_stall)" and "watchdog" not in stall
+    stack = stall["threads"][0]["stack"]
+    assert any(line.endswith("in _test_stall") for line in stack), stack
+    assert 3 <= save["seconds"] < 3 + 10  # cut by the writer's timeout, inside the stage budget
+    assert item["path"] == "pop_en_10s" and list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_truncated_write_caught_by_read_back(tmp_path):
+    code, item = run_json(tmp_path, "--fault", "truncated_write")
+    save, checks = save_stage(item)
+    msg = checks["save_roundtrip"]["message"]
+    assert checks["save_roundtrip"]["status"] == "fail"
+    # 10 s = 216 latent frames x 2048 samples = 442368 frames; 60 % of its 4-byte frames remain
+    assert "test_truncate: failed (read back 265420 frames, expected 442368)" in msg, msg
+    assert list(tmp_path.iterdir()) == []  # the bad temporary file was removed, never renamed in
+
+
+def test_int16_as_float_refused_at_save(tmp_path):
+    code, item = run_json(tmp_path, "--fault", "int16_as_float")
+    save, checks = save_stage(item)
+    assert checks["stage_range"]["status"] == "fail"
+    msg = checks["save_roundtrip"]["message"]
+    assert checks["save_roundtrip"]["status"] == "fail" and "refused before writing" in msg
+    assert "over full scale (1.0)" in msg and "divide by 32768" in msg
+    assert item["path"] == "pop_en_10s" and list(tmp_path.iterdir()) == []
+
+
+def test_wrong_sample_rate_caught_by_stage_and_file_check(tmp_path):
+    code, item = run_json(tmp_path, "--fault", "wrong_sample_rate")
+    save, checks = save_stage(item)
+    assert checks["stage_sample_rate"]["status"] == "fail" and checks["save_roundtrip"]["status"] == "pass"
+    file_sr = next(c for c in item["checks"] if c["id"] == "sample_rate")
+    assert file_sr["status"] == "fail" and file_sr["value"] == 48000 and file_sr["threshold"] == 44100
 
 
 def test_same_seed_same_audio_other_seed_differs(tmp_path):
