@@ -11,6 +11,7 @@ def main(names: list[str]) -> int:
     mods = names or sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_"))
     for name in mods:
         print(f"== benchmarks.{name}", flush=True)
+        sys.argv = [f"benchmarks.{name}"]  # each module parses its own options: run with defaults
         importlib.import_module(f"benchmarks.{name}").main()
     return 0
 
