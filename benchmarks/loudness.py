@@ -6,12 +6,19 @@ music-like signal (fixtures/make_fixtures.py ``render_song``):
 * ffmpeg ``ebur128=peak=true`` (I, LRA, true peak) when ffmpeg is on PATH; its time includes
   process start and reading a float WAV from a temp dir.
 
-Best of ``REPEAT`` runs each. Run: ``python -m benchmarks.loudness``.
+audio-qa and pyloudnorm run alternately in the same process (same thread settings, same load
+from other processes), ``REPEAT`` times each; the best and the median are printed, with the
+first (cold) audio-qa call, and the BLAS/OpenMP thread settings in force. audio-qa limits BLAS
+to one thread inside its true-peak stage only; pyloudnorm runs with the process defaults.
+Run: ``python -m benchmarks.loudness [--repeat N]``.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
+import statistics
 import shutil
 import subprocess
 import sys
@@ -22,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "fixtures"))
 
-REPEAT = 5
+REPEAT = 9
 SECONDS = 95.0
 RATE = 44100
 
@@ -51,7 +58,26 @@ def _ffmpeg(path: Path) -> dict[str, float]:
     return out
 
 
+def _threads() -> str:
+    """The thread settings in force: environment variables and the loaded BLAS/OpenMP pools."""
+    env = [f"{k}={os.environ[k]}" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                           "MKL_NUM_THREADS") if k in os.environ]
+    from threadpoolctl import threadpool_info
+
+    pools = sorted({f"{p['internal_api']}:{p['num_threads']}" for p in threadpool_info()})
+    return (f"cpus {os.cpu_count()}, env {' '.join(env) or '(no thread variables set)'}, "
+            f"pools {', '.join(pools) or 'none loaded'}")
+
+
+def _ms(ts: list[float]) -> str:
+    return f"best {min(ts) * 1e3:7.1f} ms  median {statistics.median(ts) * 1e3:7.1f} ms"
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=REPEAT, help="timed runs of each meter")
+    repeat = ap.parse_args().repeat
+
     import numpy as np
     import soundfile as sf
 
@@ -60,19 +86,33 @@ def main() -> None:
 
     x = render_song(SECONDS, sr=RATE)
     print(f"signal: render_song({SECONDS:g} s), {RATE} Hz stereo, {x.shape[1]} frames")
-    t_ours, r = _best(lambda: measure_loudness(x, RATE))
-    print(f"audio-qa  all measures     {t_ours * 1e3:8.1f} ms  I {r.integrated_lufs:.2f} LUFS  "
-          f"LRA {r.lra_lu:.2f} LU  TP {r.true_peak_dbtp:.2f} dBTP  M max {r.momentary_max_lufs:.2f}"
-          f"  S max {r.short_term_max_lufs:.2f}")
     try:
         import pyloudnorm
     except ImportError:
         print("pyloudnorm: not installed (pip install 'audio-qa[metrics]'), skipped")
-        t_pyln = None
+        meter = None
     else:
         meter = pyloudnorm.Meter(RATE)
-        t_pyln, i_pyln = _best(lambda: meter.integrated_loudness(x.T))
-        print(f"pyloudnorm integrated only {t_pyln * 1e3:8.1f} ms  I {i_pyln:.2f} LUFS")
+    print(f"threads: {_threads()}")
+    t = time.perf_counter()
+    r = measure_loudness(x, RATE)
+    cold = time.perf_counter() - t
+    ours, theirs = [], []
+    for _ in range(repeat):  # alternate, so both see the same conditions
+        t = time.perf_counter()
+        r = measure_loudness(x, RATE)
+        ours.append(time.perf_counter() - t)
+        if meter is not None:
+            t = time.perf_counter()
+            i_pyln = meter.integrated_loudness(x.T)
+            theirs.append(time.perf_counter() - t)
+    print(f"audio-qa  all measures     {_ms(ours)}  (first call {cold * 1e3:.1f} ms)  "
+          f"I {r.integrated_lufs:.2f} LUFS  LRA {r.lra_lu:.2f} LU  TP {r.true_peak_dbtp:.2f} dBTP  "
+          f"M max {r.momentary_max_lufs:.2f}  S max {r.short_term_max_lufs:.2f}")
+    t_ours = min(ours)
+    t_pyln = min(theirs) if theirs else None
+    if theirs:
+        print(f"pyloudnorm integrated only {_ms(theirs)}  I {i_pyln:.2f} LUFS")
     t_ff = None
     if shutil.which("ffmpeg"):
         with tempfile.TemporaryDirectory() as d:
@@ -84,7 +124,8 @@ def main() -> None:
     else:
         print("ffmpeg: not on PATH, skipped")
     if t_pyln:
-        print(f"ratio pyloudnorm(I only) / audio-qa(all) = {t_pyln / t_ours:.2f}x")
+        print(f"ratio pyloudnorm(I only) / audio-qa(all) = {t_pyln / t_ours:.2f}x (best), "
+              f"{statistics.median(theirs) / statistics.median(ours):.2f}x (median)")
     if t_ff:
         print(f"ratio ffmpeg(all) / audio-qa(all)        = {t_ff / t_ours:.2f}x")
 

@@ -84,7 +84,7 @@ def run_item(scenario, args, profile) -> ItemResult:
     try:
         out = run_pipeline(scenario, args.out, probe, opts)
     except LyricsError as e:
-        return ItemResult("run", scenario.name, (CheckResult("lyrics", "fail", str(e)),),
+        return ItemResult("run", scenario.name, (CheckResult("stage_lyrics", "fail", str(e), hint="fix the LRC lines named; every line must start with [mm:ss.xx]"),),
                           extra={"stages": probe.to_list(), "first_bad_stage": "lyrics_tokens"})
     bad, bad_check = probe.first_bad()
     checks = [bad_check]
