@@ -403,13 +403,16 @@ def _db(v: float) -> float | None:
 
 
 def measure_loudness(samples: np.ndarray, sample_rate: int, *,
-                     channel_weights: tuple[float, ...] | list[float] | None = None) -> LoudnessResult:
+                     channel_weights: tuple[float, ...] | list[float] | None = None,
+                     with_true_peak: bool = True) -> LoudnessResult:
     """Measure a (channels, frames) float array at ``sample_rate`` Hz (pure; reads only).
 
     ``channel_weights``: one BS.1770 weight per channel (L/R/C 1.0, surrounds 1.41, LFE 0.0).
     Default: :data:`DEFAULT_WEIGHTS` for 1, 2, 3, 5 and 6 channels; other counts have no
     standard order, so their loudness figures are None with a note (true peak is still given).
-    Mono is weighted 1.0 (BS.1770), not as dual mono.
+    Mono is weighted 1.0 (BS.1770), not as dual mono. ``with_true_peak=False`` skips the 4x
+    oversampled true peak (the costliest part; loudness curves do not need it): the true-peak
+    figures are then None with a note.
     """
     x = np.asarray(samples)
     if x.ndim != 2:
@@ -429,10 +432,12 @@ def measure_loudness(samples: np.ndarray, sample_rate: int, *,
         return LoudnessResult(int(sample_rate), weights or (), None, None, None, None, None, None,
                               None, (None,) * n_ch, empty, empty,
                               (f"loudness: n/a, {why}",))
-    tp_lin = true_peak(x) if n else np.zeros(n_ch)
+    tp_lin = true_peak(x) if n and with_true_peak else np.zeros(n_ch)
     tp_ch = tuple(_db(float(v)) for v in tp_lin)
     tp = _db(float(tp_lin.max())) if n_ch else None
-    if tp is None:
+    if not with_true_peak:
+        notes.append("true_peak_dbtp: not measured (with_true_peak=False), nor plr_db")
+    elif tp is None:
         notes.append("true_peak_dbtp: n/a, every sample is zero (digital silence)")
     if weights is None:
         notes.append(f"loudness: n/a, no standard BS.1770 channel order for {n_ch} channels; "

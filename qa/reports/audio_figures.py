@@ -1,9 +1,11 @@
 """The pictures of one audio file: waveform envelope, spectrogram and loudness curve.
 
-Each figure is built from the shared metric modules (``qa.metrics.spectral.log_spectrogram``,
-``qa.metrics.loudness.measure_loudness`` and ``qa.reports.loudness_plot.plot_loudness``); when one
-of them is not installed, or a figure cannot be made, the card says so in a note instead of
-leaving a silent gap. Images are inlined as base64 PNG inside SVG, so the report stays one file.
+Each figure is built from the shared metric modules (``qa.metrics.spectral.log_spectrogram`` and
+``qa.metrics.loudness.measure_loudness``); when one of them is not installed, or a figure cannot
+be made, the card says so in a note instead of leaving a silent gap. Charts are inline SVG and
+the spectrogram image a base64 PNG inside SVG, so the report stays one file. The loudness curve
+reuses the series an item's results already carry (``measure --series``) and otherwise measures
+without the true peak, which the curve does not show.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import base64
 import io
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from markupsafe import Markup, escape
 
 from qa.audio import Audio
-from qa.reports.svg import fmt_seconds, nice_ticks, envelope, waveform_svg
+from qa.reports.svg import envelope, fmt_seconds, loudness_svg, nice_ticks, waveform_svg
 
 #: Pixel columns of the waveform envelope and the spectrogram image (one laptop-width card).
 COLUMNS = 800
@@ -36,20 +39,18 @@ class Figures:
     notes: list[str] = field(default_factory=list)
 
 
-def audio_figures(audio: Audio, *, target_lufs: float | None = None) -> Figures:
+def audio_figures(audio: Audio, *, target_lufs: float | None = None,
+                  metrics: dict[str, Any] | None = None) -> Figures:
+    """Every figure of ``audio``; ``metrics`` is the item's results metrics (its loudness series
+    and integrated loudness are drawn as they are when present) and ``target_lufs`` the target
+    line of the loudness chart."""
     figs = Figures()
     mins, maxs = envelope(audio.samples, COLUMNS)
     figs.waveform = waveform_svg(mins, maxs, audio.duration_s)
     mono = audio.mono()
     figs.spectrogram = _spectrogram(mono, audio.sample_rate, figs.notes)
-    figs.loudness = _loudness(audio, target_lufs, figs.notes)
+    figs.loudness = _loudness(audio, target_lufs, metrics or {}, figs.notes)
     return figs
-
-
-def png_img(png: bytes, alt: str, cls: str = "plot") -> Markup:
-    """An ``<img>`` with the PNG inlined as a data URI."""
-    b64 = base64.b64encode(png).decode("ascii")
-    return Markup(f'<img class="{cls}" alt="{escape(alt)}" src="data:image/png;base64,{b64}">')
 
 
 def _spectrogram(mono: np.ndarray, sr: int, notes: list[str]) -> Markup | None:
@@ -78,7 +79,7 @@ def spectrogram_svg(db: np.ndarray, freqs_hz: np.ndarray, duration_s: float) -> 
     vmin = vmax - SPEC_RANGE_DB
     b64 = base64.b64encode(_palette_png(db, vmin, vmax)).decode("ascii")
     left, bottom, w, h = 56, 22, 800, 240
-    parts = [f'<svg class="spec" viewBox="0 0 {left + w + 8} {h + bottom + 18}" role="img" '
+    parts = [f'<svg class="spec" viewBox="0 0 {left + w + 20} {h + bottom + 18}" role="img" '
              f'aria-label="spectrogram, log frequency, dB">',
              f'<image x="{left}" y="8" width="{w}" height="{h}" preserveAspectRatio="none" '
              f'href="data:image/png;base64,{b64}"/>']
@@ -115,14 +116,41 @@ def _palette_png(db: np.ndarray, vmin: float, vmax: float) -> bytes:
     return buf.getvalue()
 
 
-def _loudness(audio: Audio, target_lufs: float | None, notes: list[str]) -> Markup | None:
+def _loudness(audio: Audio, target_lufs: float | None, metrics: dict[str, Any],
+              notes: list[str]) -> Markup | None:
+    series = [_series_of(metrics, k, notes) for k in ("momentary_series", "short_term_series")]
+    if series[0] is not None and series[1] is not None:
+        integrated = metrics.get("integrated_lufs")
+        integrated = float(integrated) if _is_number(integrated) else None
+        return loudness_svg(series[0], series[1], audio.duration_s, integrated_lufs=integrated,
+                            target_lufs=target_lufs, columns=COLUMNS)
     try:
         from qa.metrics.loudness import measure_loudness
-        from qa.reports.loudness_plot import plot_loudness
     except ModuleNotFoundError as e:
-        if e.name not in ("qa.metrics.loudness", "qa.reports.loudness_plot"):
+        if e.name != "qa.metrics.loudness":
             raise
         notes.append(f"loudness curve: not drawn, {e.name} is not installed")
         return None
-    result = measure_loudness(audio.samples, audio.sample_rate)
-    return png_img(plot_loudness(result, target_lufs=target_lufs), "loudness curve (LUFS over time)")
+    r = measure_loudness(audio.samples, audio.sample_rate, with_true_peak=False)
+    why = next((n for n in r.notes if n.startswith("loudness: n/a")), None)
+    kw = {"empty_message": why} if why else {}
+    return loudness_svg(r.momentary, r.short_term, audio.duration_s, integrated_lufs=r.integrated_lufs,
+                        target_lufs=target_lufs, columns=COLUMNS, **kw)
+
+
+def _series_of(metrics: dict[str, Any], key: str, notes: list[str]) -> np.ndarray | None:
+    """``metrics[key]`` as an (n, 2) array of finite [t_end_seconds, lufs]; None when absent, or
+    malformed (with a note: the curve is then measured from the audio)."""
+    rows = metrics.get(key)
+    if rows is None:
+        return None
+    if isinstance(rows, list) and all(isinstance(r, (list, tuple)) and len(r) == 2
+                                      and all(_is_number(v) for v in r) for r in rows):
+        return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+    notes.append(f"loudness curve: {key} in the results is not a list of [t_end_seconds, lufs] "
+                 "number pairs; the curve is measured from the audio instead")
+    return None
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

@@ -151,7 +151,7 @@ def _attach_audio(view: dict, checks: list[dict], out: Path, search: list[Path],
     except AudioReadError as e:
         figs.notes.append(f"audio figures: not drawn, {e.detail}")
         return
-    view["figures"] = audio_figures(audio, target_lufs=_target_lufs(checks))
+    view["figures"] = audio_figures(audio, target_lufs=_target_lufs(checks), metrics=view["raw_metrics"])
     size = found.stat().st_size
     if size <= embed_limit and size <= budget[0]:
         budget[0] -= size

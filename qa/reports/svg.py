@@ -1,4 +1,5 @@
-"""Small inline-SVG charts for the HTML report: waveform envelope, per-stage levels, line charts.
+"""Small inline-SVG charts for the HTML report: waveform envelope, per-stage levels, line charts,
+loudness over time.
 
 SVG rather than PNG because it is a few kilobytes, scales with the page and takes its colours
 from the page's CSS (so light and dark mode both work). Every piece of text that reaches an SVG
@@ -152,6 +153,98 @@ def line_chart_svg(series: Sequence[tuple[str, Sequence[float], Sequence[float]]
     return Markup("".join(parts))
 
 
+def loudness_svg(momentary: np.ndarray, short_term: np.ndarray, duration_s: float, *,
+                 integrated_lufs: float | None = None, target_lufs: float | None = None,
+                 columns: int = 800, empty_message: str = "no loudness above -70 LUFS "
+                 "(silent or shorter than 400 ms)") -> Markup:
+    """Momentary and short-term loudness (LUFS) against time (s): (n, 2) arrays of
+    [t_end_seconds, lufs], rows 100 ms apart, gated rows absent (a missing stretch is a gap in
+    the line, not a straight join). The integrated loudness is a dotted line, ``target_lufs`` a
+    dashed line, each labelled. A series longer than ``columns`` points is reduced to the min
+    and max of each pixel column, so the size stays bounded for hour-long files."""
+    left, top, w, h = 56, 22, int(columns), 200
+    series = [np.asarray(a, dtype=np.float64).reshape(-1, 2) for a in (momentary, short_term)]
+    levels = [v for a in series if len(a) for v in (a[:, 1].min(), a[:, 1].max())]
+    levels += [v for v in (integrated_lufs, target_lufs) if v is not None]
+    lo, hi = (min(levels), max(levels)) if levels else (-40.0, 0.0)
+    step = _tick_step(max(hi - lo, 6.0), 5)
+    y0, y1 = math.floor((lo - 1.0) / step) * step, math.ceil((hi + 1.0) / step) * step
+    dur = duration_s if duration_s > 0 else 1.0
+
+    def px(t: np.ndarray | float):
+        return left + np.clip(np.asarray(t) / dur, 0.0, 1.0) * w
+
+    def py(v: np.ndarray | float):
+        return top + (y1 - np.asarray(v)) / (y1 - y0) * h
+
+    parts = [f'<svg class="loud" viewBox="0 0 {left + w + 20} {top + h + 38}" role="img" '
+             f'aria-label="loudness over time, LUFS">']
+    for t in nice_ticks(y0, y1, 5):
+        parts.append(f'<line class="grid" x1="{left}" x2="{left + w}" y1="{py(t):.1f}" y2="{py(t):.1f}"/>'
+                     f'<text class="tick" x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
+    for t in nice_ticks(0.0, duration_s, 8):
+        parts.append(f'<text class="tick" x="{px(t):.1f}" y="{top + h + 16}" text-anchor="middle">'
+                     f'{escape(fmt_seconds(t))}</text>')
+    parts.append('<text class="axis" x="2" y="12">LUFS</text>')
+    for a, cls in zip(series, ("mom", "st")):
+        d = _gapped_path(a, px, py, w)
+        if d:
+            parts.append(f'<path class="{cls}" d="{d}"/>')
+    legend = [("mom", "momentary (400 ms)"), ("st", "short-term (3 s)")]
+    # the target's label sits above its line at the right, the integrated one's below at the left,
+    # so the two never collide when the loudness is on target
+    for v, cls, text, x, dy, anchor in (
+            (integrated_lufs, "integ", f"integrated {integrated_lufs or 0:.1f} LUFS", left + 4, 13, "start"),
+            (target_lufs, "target", f"target {target_lufs or 0:g} LUFS", left + w - 4, -4, "end")):
+        if v is None:
+            continue
+        parts.append(f'<line class="{cls}" x1="{left}" x2="{left + w}" y1="{py(v):.1f}" y2="{py(v):.1f}"/>'
+                     f'<text class="{cls}-label" x="{x}" y="{py(v) + dy:.1f}" '
+                     f'text-anchor="{anchor}">{escape(text)}</text>')
+        legend.append((cls, text))
+    if not any(len(a) for a in series):
+        parts.append(f'<text class="tick" x="{left + w / 2:.0f}" y="{top + h / 2:.0f}" '
+                     f'text-anchor="middle">{escape(empty_message)}</text>')
+    x = left
+    for cls, label in legend:
+        parts.append(f'<line class="{cls}" x1="{x}" x2="{x + 18}" y1="{top + h + 30}" y2="{top + h + 30}"/>'
+                     f'<text class="tick" x="{x + 22}" y="{top + h + 34}">{escape(label)}</text>')
+        x += 30 + 6.5 * len(label)
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _gapped_path(a: np.ndarray, px, py, columns: int) -> str:
+    """SVG path data of [t, v] rows: a new subpath after a gap wider than 1.5 row steps, and at
+    most two points (min, max) per pixel column."""
+    if len(a) == 0:
+        return ""
+    t, v = a[:, 0], a[:, 1]
+    dt = np.diff(t)
+    step = float(np.median(dt)) if len(dt) else 0.0
+    starts = np.concatenate([[0], np.flatnonzero(dt > 1.5 * step) + 1]) if step > 0 else np.array([0])
+    out = []
+    for seg_t, seg_v in zip(np.split(t, starts[1:]), np.split(v, starts[1:])):
+        x = px(seg_t)
+        if len(x) > 2 * columns:
+            col = np.floor(x).astype(np.int64)
+            first = np.concatenate([[0], np.flatnonzero(np.diff(col)) + 1])
+            mins, maxs = np.minimum.reduceat(seg_v, first), np.maximum.reduceat(seg_v, first)
+            x = np.repeat(col[first] + 0.5, 2)
+            seg_v = np.stack([maxs, mins], 1).ravel()  # up then down: louder is higher on the page
+        y = py(seg_v)
+        pts = "L".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y))
+        out.append("M" + pts + ("h0" if len(x) == 1 else ""))  # h0: a lone point still has a round cap
+    return "".join(out)
+
+
+def _tick_step(span: float, n: int) -> float:
+    """The 1, 2 or 5 x 10^k step that cuts ``span`` into at most ``n`` intervals."""
+    raw = span / max(n, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+
+
 def _span(v: Sequence[float]) -> tuple[float, float]:
     lo, hi = float(min(v)), float(max(v))
     if hi - lo < 1e-9:
@@ -165,9 +258,7 @@ def nice_ticks(lo: float, hi: float, n: int) -> list[float]:
     """"Nice" tick values (1, 2, 5 x 10^k steps) inside [lo, hi]."""
     if not hi > lo:
         return [lo]
-    raw = (hi - lo) / max(n, 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    step = _tick_step(hi - lo, n)
     first = math.ceil(lo / step) * step
     return [round(first + i * step, 10) for i in range(int((hi - first) / step + 1e-9) + 1)]
 

@@ -285,6 +285,20 @@ def test_plr_is_true_peak_minus_integrated():
     assert r.plr_db == pytest.approx(0.0, abs=0.05)  # stereo sine: TP = -23 dBFS = -23 LUFS
 
 
+def test_without_true_peak_the_loudness_figures_are_unchanged():
+    x = cat(tone(-30, 2, 44100), tone(-18, 4, 44100))
+    full = measure_loudness(x, 44100)
+    fast = measure_loudness(x, 44100, with_true_peak=False)
+    assert fast.true_peak_dbtp is None and fast.plr_db is None
+    assert fast.true_peak_channels_dbtp == (None, None)
+    assert fast.notes == ("true_peak_dbtp: not measured (with_true_peak=False), nor plr_db",)
+    assert full.true_peak_dbtp == pytest.approx(-18.0, abs=0.05)
+    assert fast.integrated_lufs == full.integrated_lufs == pytest.approx(-18.15, abs=0.05)  # transition blocks pass the gate
+    assert (fast.lra_lu, fast.momentary_max_lufs, fast.short_term_max_lufs) == \
+        (full.lra_lu, full.momentary_max_lufs, full.short_term_max_lufs)
+    assert np.array_equal(fast.momentary, full.momentary) and np.array_equal(fast.short_term, full.short_term)
+
+
 # --- real files with published values ---------------------------------------------------------
 
 def _expected(reference):

@@ -14,7 +14,8 @@ from PIL import Image
 
 from qa.reports import render_html, write_html
 from qa.reports.audio_figures import spectrogram_svg
-from tests.reports.sample_results import HOSTILE_NAME, LYRICS, full_results
+from tests.conftest import sine
+from tests.reports.sample_results import HOSTILE_NAME, LYRICS, check, full_results
 
 
 def soup_of(html: str) -> BeautifulSoup:
@@ -211,3 +212,82 @@ def test_spectrogram_axes_on_analytic_image():
     magma = (colormaps["magma"]([0.0, 1.0])[:, :3] * 255).round()
     assert np.all(rgb[row] == magma[1]) and np.all(rgb[row - 1] == magma[0])
     assert np.all(np.delete(rgb, row, axis=0) == magma[0])
+
+
+def _axes(svg):
+    """(time of an x, LUFS of a y) from the chart's own tick labels: the mapping a reader uses."""
+    ys = [(float(t["y"]) - 4, float(t.get_text())) for t in svg.select("text.tick") if t.get("text-anchor") == "end"]
+    xs = [(float(t["x"]), float(t.get_text()[:-2])) for t in svg.select("text.tick") if t.get_text().endswith(" s")]
+    (y_a, v_a), (y_b, v_b) = ys[0], ys[-1]
+    (x_a, t_a), (x_b, t_b) = xs[0], xs[-1]
+    return (lambda x: t_a + (x - x_a) * (t_b - t_a) / (x_b - x_a),
+            lambda y: v_a + (y - y_a) * (v_b - v_a) / (y_b - y_a))
+
+
+def _subpaths(d):
+    return [[tuple(map(float, p.split(","))) for p in s.removesuffix("h0").split("L")] for s in d.split("M")[1:]]
+
+
+def test_loudness_panel_is_svg_with_the_measured_curve(page, tmp_path):
+    from qa.metrics.loudness import measure_loudness
+
+    soup, _ = page
+    fig = soup.select_one("#item-0 figure.loudness")
+    assert fig.select("img") == [] and fig.figcaption.get_text() == "Loudness (LUFS)"
+    svg = fig.svg
+    t_of, lufs_of = _axes(svg)
+    x = 0.5 * sine(440.0, 48000, 2.0, channels=2)
+    x[0, 24000:24100] = 1.0
+    r = measure_loudness(x, 48000)
+    # 2 s: a momentary point every 100 ms from 0.4 s, no short-term window fits (3 s)
+    (mom,) = _subpaths(svg.select_one("path.mom")["d"])
+    assert svg.select("path.st") == []
+    assert len(mom) == len(r.momentary) == 17
+    assert [t_of(px) for px, _ in mom] == pytest.approx(r.momentary[:, 0], abs=0.01)
+    assert [lufs_of(py) for _, py in mom] == pytest.approx(r.momentary[:, 1], abs=0.02)
+    integ = svg.select_one("line.integ")
+    assert lufs_of(float(integ["y1"])) == pytest.approx(r.integrated_lufs, abs=0.02)
+    assert svg.select_one("text.integ-label").get_text() == f"integrated {r.integrated_lufs:.1f} LUFS"
+    assert svg.select("line.target") == []  # no loudness_target check: no target line
+    assert svg.select_one("text.axis").get_text() == "LUFS"
+
+
+def test_loudness_panel_reuses_the_series_in_the_results_and_draws_the_target(tmp_path):
+    root = tmp_path / "results"
+    results = full_results(root)
+    item = results["items"][0]
+    # a series no 2 s sine could produce: proof that the figure is drawn from the results
+    item["metrics"].update({"integrated_lufs": -30.0, "short_term_series": [],
+                            "momentary_series": [[0.4, -31.0], [0.5, -29.0], [1.5, -33.0], [1.6, -35.0]]})
+    item["checks"].append(check("loudness_target", "fail", "too quiet", -30.0, -14.0, "LUFS"))
+    svg = soup_of(render_html(results, out_dir=tmp_path, search_dirs=[root])).select_one("#item-0 figure.loudness svg")
+    t_of, lufs_of = _axes(svg)
+    paths = _subpaths(svg.select_one("path.mom")["d"])
+    assert len(paths) == 2  # the 0.5 .. 1.5 s hole is a gap, not a straight join
+    got = [(round(t_of(px), 2), round(lufs_of(py), 2)) for p in paths for px, py in p]
+    assert got == [(0.4, -31.0), (0.5, -29.0), (1.5, -33.0), (1.6, -35.0)]
+    assert lufs_of(float(svg.select_one("line.target")["y1"])) == pytest.approx(-14.0, abs=0.01)
+    assert svg.select_one("text.target-label").get_text() == "target -14 LUFS"
+    assert lufs_of(float(svg.select_one("line.integ")["y1"])) == pytest.approx(-30.0, abs=0.01)
+
+
+def test_loudness_series_is_bounded_by_the_pixel_columns():
+    from qa.reports.svg import loudness_svg
+
+    t = np.arange(1, 36001) * 0.1  # one hour of 100 ms rows
+    v = -20.0 + 5.0 * np.sin(t)
+    v[18000] = -2.0  # a one-row peak still shows after the reduction
+    svg = soup_of(str(loudness_svg(np.column_stack([t, v]), np.zeros((0, 2)), 3600.0, columns=400))).svg
+    _, lufs_of = _axes(svg)
+    (pts,) = _subpaths(svg.select_one("path.mom")["d"])
+    assert len(pts) <= 2 * 401
+    assert max(lufs_of(py) for _, py in pts) == pytest.approx(-2.0, abs=0.05)
+    assert min(lufs_of(py) for _, py in pts) == pytest.approx(-25.0, abs=0.05)
+
+
+def test_loudness_panel_of_silence_says_why_it_is_empty():
+    from qa.reports.svg import loudness_svg
+
+    svg = soup_of(str(loudness_svg(np.zeros((0, 2)), np.zeros((0, 2)), 1.0))).svg
+    assert svg.select("path") == []
+    assert "no loudness above -70 LUFS (silent or shorter than 400 ms)" in [t.get_text() for t in svg.select("text")]
