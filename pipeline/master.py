@@ -2,6 +2,10 @@
 look-ahead limiter, BS.1770 loudness normalization to a target with a true-peak trim).
 
 Pure functions on (channels, samples) float64 numpy arrays, sample rate in Hz.
+
+The meter here is deliberately the pipeline's own (a plain BS.1770 gate, pyloudnorm style), not
+``qa.metrics.loudness``: the pipeline stands for a user's pipeline, and the harness should judge
+its mastering with an independent implementation (the two agree within 0.04 LU).
 """
 
 from __future__ import annotations
