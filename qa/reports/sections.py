@@ -109,7 +109,9 @@ def gate_table(gate: Any) -> dict[str, Any]:
     cols = [c for c in GATE_COLUMNS if any(c in r for r in rows_src)]
     cols += [c for c in dict.fromkeys(str(k) for r in rows_src for k in r) if c not in cols]
     rows = [{"cells": [r.get(c) for c in cols],
-             "cls": _VERDICT_CLASS.get(str(r.get("verdict", r.get("status", ""))).lower(), "")}
+             "cls": _VERDICT_CLASS.get(str(r.get("verdict", r.get("status", ""))).lower(), ""),
+             # unchanged rows fold away so the regressions are what the reader sees first
+             "unchanged": str(r.get("verdict", "")).lower() == "unchanged"}
             for r in rows_src]
     return {"scalars": scalars, "columns": cols, "rows": rows}
 

@@ -142,6 +142,22 @@ def test_gate_section(page):
         {"baseline": "baseline.json", "status": "fail"}
 
 
+def test_gate_unchanged_rows_fold_away():
+    """Rows that moved stay in view; the (usually hundreds of) unchanged ones fold below them."""
+    rows = [{"item": "a.wav", "metric": "rms_dbfs", "baseline": -12.0, "current": -9.0, "delta": 3.0,
+             "verdict": "regressed"}]
+    rows += [{"item": "a.wav", "metric": f"m{i}", "baseline": 1.0, "current": 1.0, "delta": 0.0,
+              "verdict": "unchanged"} for i in range(5)]
+    results = {"schema": "audio-qa.report/1", "status": "fail", "items": [],
+               "gate": {"status": "fail", "rows": rows}}
+    gate = BeautifulSoup(render_html(results), "html5lib").select_one("#gate")
+    shown = gate.select("#gate > table.gate tbody tr")
+    assert [[td.get_text() for td in tr.select("td")][:2] for tr in shown] == [["a.wav", "rms_dbfs"]]
+    folded = gate.select("details.gate-unchanged table.gate tbody tr")
+    assert [tr.select("td")[1].get_text() for tr in folded] == ["m0", "m1", "m2", "m3", "m4"]
+    assert gate.select_one("details.gate-unchanged summary").get_text() == "5 unchanged (within tolerance)"
+
+
 def test_waveform_envelope_is_per_column_not_per_sample(page):
     soup, _ = page
     svg = soup.select_one("#item-0 figure.waveform svg")
