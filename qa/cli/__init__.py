@@ -34,8 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from qa.cli.common import run_guarded  # UsageError -> exit 2 with its message, for every command
+
     try:
-        return int(args._run(args))
+        return int(run_guarded(args._run, args))
     except KeyboardInterrupt:
         print("audio-qa: interrupted", file=sys.stderr)
         return 130

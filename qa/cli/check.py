@@ -36,10 +36,6 @@ def context_from_config(cfg) -> CheckContext:
 
 
 def run(args: argparse.Namespace) -> int:
-    return common.run_guarded(_run, args)
-
-
-def _run(args: argparse.Namespace) -> int:
     cfg = common.config_from_args(args)
     common.check_writable(args.json)
     ctx = context_from_config(cfg)

@@ -43,10 +43,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    return common.run_guarded(_run, args)
-
-
-def _run(args: argparse.Namespace) -> int:
     common.check_writable(args.json)
     options = options_from_args(args)
     item = compare_paths(args.ref, args.deg, options)

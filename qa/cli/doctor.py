@@ -43,10 +43,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    return common.run_guarded(_run, args)
-
-
-def _run(args: argparse.Namespace) -> int:
     common.check_writable(args.json)
     names = args.backends or [n for n in BACKENDS if not n.startswith("test_")]
     unknown = [n for n in names if n not in BACKENDS]

@@ -41,10 +41,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    return common.run_guarded(_run, args)
-
-
-def _run(args: argparse.Namespace) -> int:
     cfg = common.config_from_args(args)
     common.check_writable(args.json)
     try:

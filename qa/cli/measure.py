@@ -25,10 +25,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    return common.run_guarded(_run, args)
-
-
-def _run(args: argparse.Namespace) -> int:
     common.check_writable(args.json)
     paths = iter_audio_paths(args.paths)
     missing = [p for p in args.paths if not os.path.exists(p)]

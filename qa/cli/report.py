@@ -26,10 +26,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace) -> int:
-    return common.run_guarded(_run, args)
-
-
 def load_results(path: str) -> dict:
     """The results dict in ``path``, or a UsageError naming what is wrong with it."""
     try:
@@ -49,7 +45,7 @@ def load_results(path: str) -> dict:
     return data
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if not (args.html or args.junit or args.json):
         raise common.UsageError("nothing to write: give --html FILE and/or --junit FILE")
     for out in (args.html, args.junit, args.json):

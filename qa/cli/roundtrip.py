@@ -37,10 +37,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    return common.run_guarded(_run, args)
-
-
-def _run(args: argparse.Namespace) -> int:
     common.check_writable(args.json)
     common.check_writable(args.plot)
     options = options_from_args(args)

@@ -34,10 +34,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    return common.run_guarded(_run, args)
-
-
-def _run(args: argparse.Namespace) -> int:
     from pipeline.faults import FAULTS
     from pipeline.scenario import list_scenarios, load_scenario
 
