@@ -16,8 +16,8 @@ import statistics
 import tempfile
 import time
 
-from pipeline.run import RunOptions, run_pipeline
-from pipeline.scenario import load_scenario
+from audioqa_pipeline.run import RunOptions, run_pipeline
+from audioqa_pipeline.scenario import load_scenario
 from qa.probes import Probe
 
 

@@ -16,7 +16,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the reference generation pipeline under the stage probes",
                        description=__doc__)
     p.add_argument("--scenario", default="pop_en_10s", metavar="NAME",
-                   help="scenario in fixtures/scenarios (default pop_en_10s)")
+                   help="scenario in audioqa_pipeline/scenarios (default pop_en_10s)")
     p.add_argument("--fault", metavar="NAME", help="inject a fault (see --list-faults)")
     p.add_argument("--steps", type=common._positive_int, default=32, help="Euler sampling steps (default 32)")
     p.add_argument("--cfg-strength", type=float, default=2.0, help="classifier-free guidance (default 2.0)")
@@ -34,8 +34,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.faults import FAULTS
-    from pipeline.scenario import list_scenarios, load_scenario
+    from audioqa_pipeline.faults import FAULTS
+    from audioqa_pipeline.scenario import list_scenarios, load_scenario
 
     common.check_writable(args.json)
     if args.list_faults:
@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_item(scenario, args, profile) -> ItemResult:
     """Run the pipeline and build the kind "run" item: stages, first_bad_stage, file checks."""
-    from pipeline.lyrics import LyricsError, SAMPLE_RATE
-    from pipeline.run import RunOptions, run_pipeline
+    from audioqa_pipeline.lyrics import LyricsError, SAMPLE_RATE
+    from audioqa_pipeline.run import RunOptions, run_pipeline
     from qa.analyze import check_path
     from qa.checks import CheckContext
     from qa.probes import Probe

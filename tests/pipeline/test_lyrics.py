@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.lyrics import FPS, LyricsError, frame_tokens, parse_lrc, syllables
+from audioqa_pipeline.lyrics import FPS, LyricsError, frame_tokens, parse_lrc, syllables
 
 
 def test_parse_lrc_times_and_metadata():

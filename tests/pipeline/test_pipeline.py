@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipeline.faults import FAULTS
+from audioqa_pipeline.faults import FAULTS
 from tests.conftest import run_cli
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.faults import Fault, get_fault
-from pipeline.lyrics import FPS, HOP, SAMPLE_RATE, frame_tokens, parse_lrc
-from pipeline.master import master, peak_normalize
-from pipeline.save import FAULT_BACKENDS, save_stage
-from pipeline.scenario import Scenario
-from pipeline.style import EMBED_DIM, parse_style, style_embedding
+from audioqa_pipeline.faults import Fault, get_fault
+from audioqa_pipeline.lyrics import FPS, HOP, SAMPLE_RATE, frame_tokens, parse_lrc
+from audioqa_pipeline.master import master, peak_normalize
+from audioqa_pipeline.save import FAULT_BACKENDS, save_stage
+from audioqa_pipeline.scenario import Scenario
+from audioqa_pipeline.style import EMBED_DIM, parse_style, style_embedding
 from qa.probes import Probe
 
 CHUNK_FRAMES = 128
@@ -59,7 +59,7 @@ class RunOutput:
 def run_pipeline(scenario: Scenario, out_dir: str, probe: Probe, opts: RunOptions) -> RunOutput:
     import torch
 
-    from pipeline.model import ConditionEncoder, Decoder, VelocityNet, sample
+    from audioqa_pipeline.model import ConditionEncoder, Decoder, VelocityNet, sample
 
     torch.set_num_threads(opts.threads)  # elementwise synthesis: more threads only contend on 2 cores
     fault = get_fault(opts.fault)

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline.lyrics import FPS, HOP, SAMPLE_RATE
-from pipeline.style import decode_embedding
+from audioqa_pipeline.lyrics import FPS, HOP, SAMPLE_RATE
+from audioqa_pipeline.style import decode_embedding
 
 LATENT_DIM = 64
 F_CHROMA, F_MELODY, F_BASS = 0, 12, 24

@@ -1,12 +1,17 @@
-"""Scenarios: fixtures/scenarios/NAME.toml (style, duration_s, optional lyrics = "NAME.lrc")."""
+"""Scenarios: audioqa_pipeline/scenarios/NAME.toml (package data) (style, duration_s, optional lyrics = "NAME.lrc")."""
 
 from __future__ import annotations
 
-import tomllib
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
 
 @dataclass(frozen=True)
