@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
+from qa.errors import AudioQAError
 
 SAMPLE_RATE = 44100
 HOP = 2048
@@ -24,7 +25,7 @@ _WORD = re.compile(r"[A-Za-z']+|[\u3400-\u9fff\uf900-\ufaff]|\d+")
 _VOWELS = re.compile(r"[aeiouy]+", re.I)
 
 
-class LyricsError(ValueError):
+class LyricsError(AudioQAError, ValueError):
     """Malformed LRC: ``problems`` lists (line number, line, reason)."""
 
     def __init__(self, source: str, problems: list[tuple[int, str, str]]):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from qa.errors import AudioQAError
 
 Layout = Literal["auto", "channels_first", "channels_last"]
 
@@ -28,7 +29,7 @@ _INT_FULL_SCALE = {
 }
 
 
-class LayoutError(ValueError):
+class LayoutError(AudioQAError, ValueError):
     """An array whose shape cannot be read as (channels, frames) without a guess."""
 
 

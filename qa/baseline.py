@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from pathlib import Path
 from typing import Any, Mapping
+
+from qa.atomic import Staged, write_atomic
+from qa.errors import AudioQAError, OutputError
 
 BASELINE_SCHEMA = "audio-qa.baseline/1"
 REPORT_SCHEMA = "audio-qa.report/1"
@@ -27,7 +29,7 @@ REPORT_SCHEMA = "audio-qa.report/1"
 DIGITS = 7
 
 
-class BaselineError(ValueError):
+class BaselineError(AudioQAError, ValueError):
     """A baseline or results file that cannot be used (the CLI exits 2 with the message)."""
 
 
@@ -135,37 +137,18 @@ def write_baseline(path: str | os.PathLike, baseline: Mapping[str, Any], *,
                    keep_previous: bool = True) -> None:
     """Write ``baseline`` atomically; the file it replaces is kept as ``FILE.prev``.
 
-    Order: new text to ``.FILE.PID.tmp`` (fsync), old file copied to ``FILE.prev`` (also via a
-    temporary and a rename), then the new text renamed over ``FILE``. Killed at any point, FILE
+    Order: the new text staged beside ``FILE`` (fsynced), the old file copied to ``FILE.prev``,
+    then the new text renamed over ``FILE`` (:mod:`qa.atomic`). Killed at any point, FILE
     is either the old baseline or the new one, never a mixture."""
     path = os.fspath(path)
     text = dumps(baseline)
-    tmp = _tmp_name(path)
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if keep_previous and os.path.exists(path):
-            prev = previous_path(path)
-            prev_tmp = _tmp_name(prev)
-            try:
-                shutil.copyfile(path, prev_tmp)
-                os.replace(prev_tmp, prev)
-            finally:
-                if os.path.exists(prev_tmp):
-                    os.unlink(prev_tmp)
-        os.replace(tmp, path)
+        with Staged(path, text) as new:
+            if keep_previous and os.path.exists(path):
+                with open(path, "rb") as f:
+                    write_atomic(previous_path(path), f.read())
+            new.commit()
     except OSError as e:
-        raise BaselineError(
-            f"baseline {path}: cannot be written ({e.strerror or e}); the previous baseline is "
-            "unchanged"
-        ) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _tmp_name(path: str) -> str:
-    d, base = os.path.split(os.path.abspath(path))
-    return os.path.join(d, f".{base}.{os.getpid()}.tmp")
+        raise BaselineError(f"baseline {path}: cannot be read ({e.strerror or e}); it is unchanged") from None
+    except OutputError as e:
+        raise BaselineError(f"baseline {path}: {e.reason}; the previous baseline is unchanged") from None

@@ -26,6 +26,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from qa.audio import Audio
+from qa.errors import AudioQAError
 
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
@@ -46,11 +47,11 @@ SPEC_HELP = ("pcm16, pcm24, flac, mulaw, alaw, mp3:<kbps>, vorbis[:<0-10>], opus
              "resample:<hz>, ffmpeg:<encoder>:<kbps>, encodec:<kbps>")
 
 
-class CodecSpecError(ValueError):
+class CodecSpecError(AudioQAError, ValueError):
     """A codec spec that does not parse (a usage error)."""
 
 
-class CodecUnavailable(RuntimeError):
+class CodecUnavailable(AudioQAError, RuntimeError):
     """A codec that this environment cannot run (missing tool, library or weights)."""
 
 

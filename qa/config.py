@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from qa.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile, tomllib
+from qa.errors import AudioQAError
 
 KNOWN_KEYS = {
     "profile", "expect_sample_rate", "expect_duration", "expect_channels", "strict", "jobs",
@@ -30,7 +31,7 @@ KNOWN_KEYS = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(AudioQAError, ValueError):
     """A config file that cannot be used; the message names the file and the key."""
 
 

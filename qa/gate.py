@@ -24,13 +24,14 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
 from qa.baseline import snapshot
+from qa.errors import AudioQAError
 
 VERDICTS = ("regressed", "missing", "new", "improved", "unchanged")
 DIRECTIONS = ("higher_is_better", "lower_is_better", "two_sided")
 _BAD = {"fail", "error"}
 
 
-class ToleranceError(ValueError):
+class ToleranceError(AudioQAError, ValueError):
     """A malformed ``[gate]`` table in a profile or config."""
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from qa.audio import Audio, Provenance
 from qa.wavheader import inspect_wav
+from qa.errors import AudioQAError
 
 #: Refuse files that would need more than this many samples (2**31 float32 = 8 GiB) in memory.
 MAX_SAMPLES = 2**31
@@ -45,7 +46,7 @@ HINTS = {
 }
 
 
-class AudioReadError(Exception):
+class AudioReadError(AudioQAError):
     """A file that cannot be used as audio. ``kind`` is a key of :data:`HINTS`."""
 
     def __init__(self, path: str, kind: str, detail: str):

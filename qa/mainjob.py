@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from qa.atomic import write_atomic
 from qa.cli import COMMANDS
 from qa.cli import main as cli_main
 
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if gate is not None:
         results["gate"] = gate
     results_path = out / "results.json"
-    results_path.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    write_atomic(results_path, json.dumps(results, indent=2, allow_nan=False) + "\n")
 
     html = out / "report.html"
     if job.available("report", 8, "HTML/JUnit report"):

@@ -11,6 +11,7 @@ import copy
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Mapping
+from qa.errors import AudioQAError
 
 try:
     import tomllib
@@ -20,7 +21,7 @@ except ModuleNotFoundError:  # Python 3.10
 DEFAULT_PROFILE = "streaming"
 
 
-class ProfileError(ValueError):
+class ProfileError(AudioQAError, ValueError):
     """An unknown profile, a malformed profile table or a missing threshold."""
 
 

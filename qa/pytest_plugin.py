@@ -185,11 +185,12 @@ def pytest_sessionfinish(session):
     targets = {k: config.getoption(f"--audio-qa-{k}") for k in ("json", "html", "junit")}
     if not any(targets.values()):
         return
-    from qa.cli.common import environment, write_text_atomic
+    from qa.atomic import write_atomic
+    from qa.cli.common import environment
 
     report = Report(tuple(sess.items), environment=environment())
     if targets["json"]:
-        write_text_atomic(targets["json"], report.to_json())
+        write_atomic(targets["json"], report.to_json())
     if targets["html"] or targets["junit"]:
         from qa import reports  # INTEGRATION(issue 8): check these names against qa.reports
 

@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 
+from qa.atomic import is_temporary
 from qa.baseline import (BaselineError, dumps, item_key, load_baseline, previous_path, round_value,
                          snapshot, write_baseline)
 from tests.conftest import ROOT
@@ -116,9 +117,12 @@ def test_killed_before_the_rename_leaves_the_old_baseline(tmp_path):
     assert path.read_bytes() == old
     assert (tmp_path / "baseline.json.prev").read_bytes() == old
     # the complete new text is left in the temporary file, never in place of the baseline
-    leftovers = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
-    assert len(leftovers) == 1 and leftovers[0].startswith(".baseline.json.")
+    leftovers = [p for p in os.listdir(tmp_path) if is_temporary(p)]
+    assert len(leftovers) == 1 and leftovers[0].startswith(".baseline.json.aqa-tmp-")
     assert load_baseline(path) == snapshot(_report())
+    # the next write to that folder removes what the killed writer left (its pid is gone)
+    write_baseline(path, snapshot(_report(lufs=-12.0)))
+    assert sorted(os.listdir(tmp_path)) == ["baseline.json", "baseline.json.prev"]
 
 
 def test_write_failing_part_way_leaves_the_old_baseline(tmp_path):

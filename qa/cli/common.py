@@ -8,14 +8,16 @@ import platform
 import sys
 from typing import Any, Iterable
 
+from qa.atomic import write_atomic
 from qa.config import ConfigError, RunConfig, build_config
 from qa.profiles import profile_names
+from qa.errors import AudioQAError, OutputError
 from qa.results import ItemResult, Report
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(AudioQAError):
     """Bad flags, bad config, path not found, output not writable: exit status 2."""
 
 
@@ -104,18 +106,10 @@ def check_writable(path: str | None) -> None:
 
 def write_text_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename: never half a file."""
-    d = os.path.dirname(os.path.abspath(path)) or "."
-    tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise UsageError(f"output {path}: cannot be written ({e.strerror or e})") from None
+        write_atomic(path, text)
+    except OutputError as e:
+        raise UsageError(str(e)) from None
 
 
 def write_reports(results: dict[str, Any], args: argparse.Namespace, **html_kw: Any) -> None:
@@ -167,6 +161,6 @@ def run_guarded(fn, args: argparse.Namespace) -> int:
     """Run a subcommand body; UsageError becomes exit 2 with its message on stderr."""
     try:
         return fn(args)
-    except UsageError as e:
+    except (UsageError, OutputError) as e:
         print(f"audio-qa {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE

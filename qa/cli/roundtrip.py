@@ -11,7 +11,9 @@ import argparse
 import os
 import sys
 
+from qa.atomic import write_atomic
 from qa.cli import common
+from qa.errors import OutputError
 from qa.cli.compare import add_compare_options, options_from_args
 from qa.cli.summary import metrics_table
 from qa.codecs import CodecSpecError, CodecUnavailable, expand_sweep, parse_codec
@@ -73,12 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_bytes_atomic(path: str, data: bytes) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise common.UsageError(f"output {path}: cannot be written ({e.strerror or e})") from None
+        write_atomic(path, data)
+    except OutputError as e:
+        raise common.UsageError(str(e)) from None

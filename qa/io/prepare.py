@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 
 from qa.audio import Audio
+from qa.errors import AudioQAError
 
 #: Float input may exceed full scale by this much (rounding in a float pipeline) before the
 #: save is refused: 1 LSB of 16-bit.
 OVER_FULL_SCALE = 2.0**-15
 
 
-class SampleError(ValueError):
+class SampleError(AudioQAError, ValueError):
     """Samples that must not be written: the message says what is wrong and what to do."""
 
 

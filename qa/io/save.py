@@ -25,6 +25,7 @@ from qa.io.child import Child, ChildDied, ChildHung, Hang, describe_error
 from qa.io.formats import Format, format_for_path
 from qa.io.prepare import as_audio, validate
 from qa.io.verify import verify_file
+from qa.errors import AudioQAError
 
 #: Errors of the directory itself: no other backend can do better, so the save stops.
 _DIR_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR}
@@ -55,7 +56,7 @@ class SaveResult:
     attempts: tuple[SaveAttempt, ...]
 
 
-class SaveError(Exception):
+class SaveError(AudioQAError):
     """Every backend failed (or the directory cannot be written); ``attempts`` says how."""
 
     def __init__(self, path: str, attempts: Sequence[SaveAttempt], reason: str | None = None):

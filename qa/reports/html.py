@@ -82,9 +82,9 @@ def render_html(results: dict[str, Any], *, out_dir: str | os.PathLike | None = 
 
 def write_html(results: dict[str, Any], path: str | os.PathLike, **kw: Any) -> None:
     """Render and write atomically next to ``path`` (audio links relative to its folder)."""
-    from qa.cli.common import write_text_atomic
+    from qa.atomic import write_atomic
 
-    write_text_atomic(str(path), render_html(results, out_dir=Path(path).resolve().parent, **kw))
+    write_atomic(path, render_html(results, out_dir=Path(path).resolve().parent, **kw))
 
 
 def _env() -> jinja2.Environment:

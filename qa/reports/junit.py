@@ -66,9 +66,9 @@ def render_junit(results: dict[str, Any], *, strict: bool = False) -> str:
 
 
 def write_junit(results: dict[str, Any], path: str | os.PathLike, *, strict: bool = False) -> None:
-    from qa.cli.common import write_text_atomic
+    from qa.atomic import write_atomic
 
-    write_text_atomic(str(path), render_junit(results, strict=strict))
+    write_atomic(path, render_junit(results, strict=strict))
 
 
 def _case(suite: ET.Element, classname: str, name: str, c: dict, strict: bool) -> None:
