@@ -12,6 +12,7 @@ keys are an error, not ignored, so a typo cannot silently disable a threshold.
     fail_fraction = 0.0005
     [profiles.my-label]
     base = "streaming"
+    kind = "delivery"
     [profiles.my-label.loudness_target]
     target_lufs = -12.0
 """
@@ -22,7 +23,15 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from qa.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile, tomllib
+from qa.profiles import (
+    DEFAULT_PROFILE,
+    Profile,
+    ProfileError,
+    load_profile,
+    tomllib,
+    validate_profile_table,
+    validate_thresholds,
+)
 from qa.errors import AudioQAError
 
 KNOWN_KEYS = {
@@ -118,15 +127,18 @@ def _apply(cfg: RunConfig, table: Mapping[str, Any], source: str) -> RunConfig:
             elif key == "jobs":
                 changes[key] = _positive(_typed(value, int, key), key)
             elif key == "thresholds":
+                validate_thresholds(value, "thresholds")
                 merged = {k: dict(v) for k, v in cfg.thresholds.items()}
-                for check_id, vals in _typed(value, dict, key).items():
-                    merged.setdefault(check_id, {}).update(_typed(vals, dict, f"thresholds.{check_id}"))
+                for check_id, vals in value.items():
+                    merged.setdefault(check_id, {}).update(vals)
                 changes[key] = merged
             elif key == "profiles":
-                changes[key] = {**cfg.profiles, **_typed(value, dict, key)}
+                for name, table in _typed(value, dict, key).items():
+                    validate_profile_table(name, table, "profiles")
+                changes[key] = {**cfg.profiles, **value}
             else:
                 changes["extra"] = {**cfg.extra, key: value}
-        except ConfigError as e:
+        except (ConfigError, ProfileError) as e:
             raise ConfigError(f"{source}: {e}") from None
     return replace(cfg, **changes, sources=cfg.sources + (source,))
 

@@ -4,6 +4,7 @@ its true-peak ceiling, and over-compression (peak-to-loudness ratio and crest fa
 from __future__ import annotations
 
 from qa.checks.engine import CheckContext, file_check
+from qa.display import fixed
 from qa.results import CheckResult
 
 
@@ -13,58 +14,90 @@ def _why_none(m, metric: str) -> str:
     return notes[0] if notes else f"{metric}: n/a"
 
 
+#: The delivery profiles a user can pick, named in the generic profile's messages.
+DELIVERY_HINT = ("--profile streaming (-14 LUFS / -1 dBTP), broadcast (EBU R128 -23 / -1), "
+                 "atsc (-24 / -2), podcast (-16 / -1) or speech")
+
+
 @file_check("loudness_target")
 def loudness_target(m, ctx: CheckContext) -> CheckResult:
-    """Integrated loudness (BS.1770-4) is within the profile's tolerance of its target."""
+    """Integrated loudness (BS.1770-4): near the profile's target (a delivery gate), or at least
+    at a level where real music or speech sits (the default profile)."""
     lr = m.group("loudness")
     target = ctx.threshold("loudness_target", "target_lufs")
     warn_lu = ctx.threshold("loudness_target", "warn_lu")
-    fail_lu = ctx.threshold("loudness_target", "fail_lu")
+    fail_lu = ctx.profile.optional("loudness_target", "fail_lu")
+    floor = ctx.profile.optional("loudness_target", "fail_below_lufs")
     value = lr.integrated_lufs
     if value is None:
         return CheckResult("loudness_target", "skip", _why_none(m, "integrated_lufs"),
                            None, target, "LUFS")
     dev = value - target
-    where = f"{abs(dev):.1f} LU {'above' if dev > 0 else 'below'}"
-    msg = f"integrated {value:.1f} LUFS is {where} the {target:.0f} LUFS target"
-    hint = (f"apply {-dev:+.1f} dB of gain (a limiter if that raises the true peak above the "
-            f"ceiling), or pick the profile that matches the delivery target")
-    if abs(dev) > fail_lu:
-        return CheckResult("loudness_target", "fail", f"{msg} (fail band ±{fail_lu:g} LU)",
-                           value, target, "LUFS", hint=hint)
+    side = "above" if dev > 0 else "below"
+    gain = f"apply {-dev:+.1f} dB of gain"
+    delivery = ctx.profile.delivery
+
+    def band(status: str, lu: float, what: str) -> CheckResult:
+        edge = target + lu if dev > 0 else target - lu
+        shown = fixed(abs(dev), lu)
+        msg = (f"integrated {fixed(value, edge)} LUFS is {shown} LU {side} the {target:g} LUFS "
+               f"{'target' if delivery else 'streaming reference'} ({what} band ±{lu:g} LU)")
+        hint = (f"{gain} (a limiter if that raises the true peak above the ceiling), or pick "
+                f"the profile that matches the delivery target" if delivery else
+                f"nothing is broken at this level; to gate a master on a delivery target use "
+                f"{DELIVERY_HINT} ({gain} would reach -14 LUFS)")
+        return CheckResult("loudness_target", status, msg, value, edge, "LUFS", hint=hint)
+
+    if floor is not None and value < floor:
+        return CheckResult(
+            "loudness_target", "fail",
+            f"integrated {fixed(value, floor)} LUFS is below {floor:g} LUFS, where no real music "
+            f"or speech sits (the quietest measured reads -32 LUFS): a gain stage was lost or "
+            f"applied twice", value, floor, "LUFS",
+            hint=f"find the stage that dropped the level (`audio-qa run` probes each stage); "
+            f"{gain} reaches -14 LUFS")
+    if fail_lu is not None and abs(dev) > fail_lu:
+        return band("fail", fail_lu, "fail")
     if abs(dev) > warn_lu:
-        return CheckResult("loudness_target", "warn", f"{msg} (warn band ±{warn_lu:g} LU)",
-                           value, target, "LUFS", hint=hint)
+        return band("warn", warn_lu, "warn")
+    edge = target + warn_lu if dev > 0 else target - warn_lu
     return CheckResult("loudness_target", "pass",
-                       f"integrated {value:.1f} LUFS, within ±{warn_lu:g} LU of {target:.0f} LUFS",
-                       value, target, "LUFS")
+                       f"integrated {value:.1f} LUFS, within ±{warn_lu:g} LU of {target:g} LUFS",
+                       value, edge, "LUFS")
 
 
 @file_check("true_peak")
 def true_peak(m, ctx: CheckContext) -> CheckResult:
-    """True peak (4x oversampled, BS.1770-4 Annex 2) stays under the profile's ceiling."""
+    """True peak (4x oversampled, BS.1770-4 Annex 2): under the delivery ceiling, or (default
+    profile) no inter-sample overs and nowhere near a broken level."""
     lr = m.group("loudness")
     ceiling = ctx.threshold("true_peak", "ceiling_dbtp")
     margin = ctx.threshold("true_peak", "warn_margin_db")
+    warn_at = ceiling - margin
     tp = lr.true_peak_dbtp
     if tp is None:
         return CheckResult("true_peak", "skip", _why_none(m, "true_peak_dbtp"), None, ceiling, "dBTP")
+    delivery = ctx.profile.delivery
     if tp > ceiling:
-        return CheckResult(
-            "true_peak", "fail", f"true peak {tp:+.2f} dBTP is above the {ceiling:+.1f} dBTP ceiling",
-            tp, ceiling, "dBTP",
-            hint=f"lower the gain by {tp - ceiling:.2f} dB or use a true-peak limiter set to "
-            f"{ceiling:+.1f} dBTP; sample-peak normalization does not catch inter-sample peaks",
-        )
-    if tp > ceiling - margin:
-        return CheckResult(
-            "true_peak", "warn",
-            f"true peak {tp:+.2f} dBTP is within {margin:g} dB of the {ceiling:+.1f} dBTP ceiling",
-            tp, ceiling, "dBTP",
-            hint="lossy encoding (MP3/AAC/Opus) raises true peaks; leave more headroom",
-        )
+        what = (f"is above the {ceiling:+.1f} dBTP ceiling" if delivery else
+                f"is above {ceiling:+.1f} dBTP: the signal lies far past full scale")
+        hint = (f"lower the gain by {tp - ceiling:.2f} dB or use a true-peak limiter set to "
+                f"{ceiling:+.1f} dBTP; sample-peak normalization does not catch inter-sample peaks"
+                if delivery else "a gain was applied twice or PCM codes were left in a float "
+                "signal; find the stage (`audio-qa run`) and normalize to full scale")
+        return CheckResult("true_peak", "fail", f"true peak {fixed(tp, ceiling, 2, sign=True)} dBTP {what}",
+                           tp, ceiling, "dBTP", hint=hint)
+    if tp > warn_at:
+        shown = fixed(tp, warn_at, 2, sign=True)
+        msg = (f"true peak {shown} dBTP is within {margin:g} dB of the {ceiling:+.1f} dBTP ceiling"
+               if delivery else f"true peak {shown} dBTP: inter-sample overs above "
+               f"{warn_at:+.1f} dBTP clip in a DAC or a lossy encode")
+        hint = ("lossy encoding (MP3/AAC/Opus) raises true peaks; leave more headroom" if delivery
+                else f"leave headroom (a true-peak limiter at -1 dBTP); to gate a master on a "
+                f"ceiling use {DELIVERY_HINT}")
+        return CheckResult("true_peak", "warn", msg, tp, warn_at, "dBTP", hint=hint)
     return CheckResult("true_peak", "pass", f"true peak {tp:+.2f} dBTP (ceiling {ceiling:+.1f})",
-                       tp, ceiling, "dBTP")
+                       tp, warn_at, "dBTP")
 
 
 @file_check("over_compression")
@@ -87,21 +120,19 @@ def over_compression(m, ctx: CheckContext) -> CheckResult:
     hint = ("the output is saturated or limited flat (e.g. tanh soft clipping or a limiter "
             "driven hard); reduce the drive before the saturator or normalize by loudness, "
             "not by peak")
-    if (plr is not None and plr < t["fail_plr_db"]) or (crest is not None and crest < t["fail_crest_db"]):
-        return CheckResult(
-            "over_compression", "fail",
-            f"over-compressed: {found} (floors: PLR {t['fail_plr_db']:g} dB, crest "
-            f"{t['fail_crest_db']:g} dB)",
-            plr if plr is not None else crest, t["fail_plr_db"] if plr is not None else t["fail_crest_db"],
-            "dB", hint=hint,
-        )
-    if (plr is not None and plr < t["warn_plr_db"]) or (crest is not None and crest < t["warn_crest_db"]):
-        return CheckResult(
-            "over_compression", "warn",
-            f"heavily compressed: {found} (warn below PLR {t['warn_plr_db']:g} dB or crest "
-            f"{t['warn_crest_db']:g} dB)",
-            plr if plr is not None else crest, t["warn_plr_db"] if plr is not None else t["warn_crest_db"],
-            "dB", hint=hint,
-        )
-    return CheckResult("over_compression", "pass", found, plr if plr is not None else crest,
-                       t["fail_plr_db"] if plr is not None else t["fail_crest_db"], "dB")
+    # The criterion that decides is the one reported: the floor crossed by the most dB.
+    for level in ("fail", "warn"):
+        crossed = [(t[f"{level}_{k}_db"] - v, k, v, t[f"{level}_{k}_db"])
+                   for k, v in (("plr", plr), ("crest", crest)) if v is not None and v < t[f"{level}_{k}_db"]]
+        if crossed:
+            _, k, v, floor = max(crossed)
+            name = "PLR" if k == "plr" else "crest"
+            head = "over-compressed" if level == "fail" else "heavily compressed"
+            return CheckResult(
+                "over_compression", level,
+                f"{head}: {name} {fixed(v, floor)} dB is below the {floor:g} dB floor ({found})",
+                v, floor, "dB", hint=hint,
+            )
+    if plr is not None:
+        return CheckResult("over_compression", "pass", found, plr, t["warn_plr_db"], "dB")
+    return CheckResult("over_compression", "pass", found, crest, t["warn_crest_db"], "dB")

@@ -31,7 +31,7 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
 def add_config_options(p: argparse.ArgumentParser, *, expect: bool = True) -> None:
     p.add_argument(
         "--profile", metavar="NAME",
-        help=f"threshold set: {', '.join(profile_names())} (default streaming) or one from the config",
+        help=f"threshold set: {', '.join(profile_names())} (default generic: faults only) or one from the config",
     )
     p.add_argument("--config", metavar="FILE", help="TOML config ([tool.audio-qa] in ./pyproject.toml is read too)")
     if expect:
@@ -74,9 +74,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         "jobs": getattr(args, "jobs", None),
     }
     try:
-        return build_config(getattr(args, "config", None), flags=flags)
+        cfg = build_config(getattr(args, "config", None), flags=flags)
     except ConfigError as e:
         raise UsageError(str(e)) from None
+    if hasattr(args, "strict"):
+        # `strict = true` in a config makes warnings fail everywhere: the exit status and the
+        # JUnit output read the same flag.
+        args.strict = cfg.strict
+    return cfg
 
 
 def environment() -> dict[str, Any]:

@@ -170,7 +170,8 @@ def resolve_audio(path: str, search: list[Path]) -> Path | None:
 
 
 def _target_lufs(checks: list[dict]) -> float | None:
-    """The loudness target line: the ``loudness_target`` check's threshold when it is in LUFS."""
+    """The loudness limit line: the ``loudness_target`` check's threshold (the bound of the band
+    that decided its verdict) when it is in LUFS."""
     c = next((c for c in checks if c.get("id") == "loudness_target"), None)
     t = c.get("threshold") if c else None
     if c and str(c.get("unit", "")).upper() in ("LUFS", "LKFS") and isinstance(t, (int, float)):

@@ -195,7 +195,7 @@ def loudness_svg(momentary: np.ndarray, short_term: np.ndarray, duration_s: floa
     # so the two never collide when the loudness is on target
     for v, cls, text, x, dy, anchor in (
             (integrated_lufs, "integ", f"integrated {integrated_lufs or 0:.1f} LUFS", left + 4, 13, "start"),
-            (target_lufs, "target", f"target {target_lufs or 0:g} LUFS", left + w - 4, -4, "end")):
+            (target_lufs, "target", f"limit {target_lufs or 0:g} LUFS", left + w - 4, -4, "end")):
         if v is None:
             continue
         parts.append(f'<line class="{cls}" x1="{left}" x2="{left + w}" y1="{py(v):.1f}" y2="{py(v):.1f}"/>'

@@ -94,7 +94,7 @@ def test_bad_flag_and_bad_config_exit_2(tmp_path):
     cfg.write_text('profile = "loudest"\n')
     r = run_cli("check", str(good), "--config", str(cfg))
     assert r.returncode == 2
-    assert "unknown profile 'loudest'; known profiles: streaming, broadcast, atsc, podcast, speech" in r.stderr
+    assert "unknown profile 'loudest'; known profiles: generic, streaming, broadcast, atsc, podcast, speech" in r.stderr
     cfg.write_text("expect_samplerate = 44100\n")
     r = run_cli("check", str(good), "--config", str(cfg))
     assert r.returncode == 2 and "unknown key(s) expect_samplerate" in r.stderr

@@ -283,7 +283,7 @@ def test_loudness_panel_reuses_the_series_in_the_results_and_draws_the_target(tm
     got = [(round(t_of(px), 2), round(lufs_of(py), 2)) for p in paths for px, py in p]
     assert got == [(0.4, -31.0), (0.5, -29.0), (1.5, -33.0), (1.6, -35.0)]
     assert lufs_of(float(svg.select_one("line.target")["y1"])) == pytest.approx(-14.0, abs=0.01)
-    assert svg.select_one("text.target-label").get_text() == "target -14 LUFS"
+    assert svg.select_one("text.target-label").get_text() == "limit -14 LUFS"
     assert lufs_of(float(svg.select_one("line.integ")["y1"])) == pytest.approx(-30.0, abs=0.01)
 
 
