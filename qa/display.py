@@ -16,6 +16,7 @@ MAX_DIGITS = 12
 
 
 def _order(a: float, b: float) -> int:
+    a, b = float(a), float(b)
     return (a > b) - (a < b)
 
 

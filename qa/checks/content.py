@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from qa.checks.engine import CheckContext, file_check
+from qa.display import fixed
 from qa.metrics.temporal import seam_discontinuity
 from qa.results import CheckResult
 
@@ -61,9 +62,17 @@ def dropout(m, ctx: CheckContext) -> CheckResult:
     cuts = [r for r in d.runs if r.edge_before_db <= cliff and r.edge_after_db <= cliff]
     if cuts:
         r = max(cuts, key=lambda r: r.duration_s)
-        msg = (f"{r.duration_s:.2f} s cut to silence at {r.start_s:.2f} s: the level drops from "
-               f"{d.typical_dbfs - r.edge_before_db:.0f} dBFS to below {d.floor_dbfs:.0f} dBFS "
-               f"and jumps back to {d.typical_dbfs - r.edge_after_db:.0f} dBFS with no fade")
+        # In continuous material (no other real pause: music, not speech with its pauses
+        # between sentences) a shorter cut is already a dropout.
+        pause_s = ctx.threshold("dropout", "pause_s")
+        others = sum(1 for o in d.runs if o is not r and o.duration_s >= pause_s)
+        continuous = others <= ctx.threshold("dropout", "continuous_max_pauses")
+        if continuous:
+            warn_s = min(warn_s, ctx.threshold("dropout", "continuous_warn_s"))
+        msg = (f"{fixed(r.duration_s, warn_s, 2)} s cut to silence at {r.start_s:.2f} s: the level "
+               f"drops from {d.typical_dbfs - r.edge_before_db:.0f} dBFS to below "
+               f"{d.floor_dbfs:.0f} dBFS and jumps back to {d.typical_dbfs - r.edge_after_db:.0f} "
+               f"dBFS with no fade" + (" in otherwise continuous audio" if continuous else ""))
         hint = ("a chunk was lost or a NaN/inf burst was zeroed; check the stage probes "
                 "(`audio-qa run`) and the chunk joining of the decoder")
         if r.duration_s >= fail_s:
@@ -172,6 +181,14 @@ def seams(m, ctx: CheckContext) -> CheckResult:
         return CheckResult("seams", status, msg, med, fail_r if status != "warn" else warn_r,
                            "ratio", hint=hint if status != "pass" else None)
     s = m.group("seams").search
+    c = m.group("content")
+    if (c.envelope_range_db is not None and c.peak_fraction is not None
+            and c.envelope_range_db < ctx.threshold("noise_like", "steady_range_db")):
+        # A steady periodic waveform (a buzz, a test tone) has an edge in every period: its
+        # own shape, not joins between chunks (noise_like judges it).
+        return CheckResult("seams", "skip",
+                           f"steady periodic signal (level range {c.envelope_range_db:.2f} dB): its "
+                           "jumps are the waveform's own, not chunk joins (see noise_like)")
     if s.median_ratio is None:
         return CheckResult("seams", "pass", "no seam positions given and no periodic jumps found "
                            "(file too short or no candidates)", None, fail_r, "ratio")

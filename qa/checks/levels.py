@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qa.checks.engine import CheckContext, file_check
+from qa.display import fixed
 from qa.metrics.levels import db
 from qa.results import CheckResult
 
@@ -107,20 +108,24 @@ def channel_silent(m, ctx: CheckContext) -> CheckResult:
 
 @file_check("clipping")
 def clipping(m, ctx: CheckContext) -> CheckResult:
-    """Few samples sit at full scale in flat-topped runs."""
+    """Few samples sit at a rail in flat-topped runs: full scale, or a clamp below it."""
     lv = m.levels
     frac = lv.clipped_fraction
     fail_frac = ctx.threshold("clipping", "fail_fraction")
     warn_runs = ctx.threshold("clipping", "warn_runs")
+    full = lv.clip_rail >= 1.0
+    rail = "full scale" if full else f"a rail at {_fmt_db(db(lv.clip_rail))}, below full scale"
     detail = (
-        f"{frac:.2%} of samples sit at full scale in {lv.clip_runs} runs "
-        f"(longest run {lv.longest_clip_run} samples)"
+        f"{fixed(100 * frac, 100 * fail_frac, 2)}% of samples sit at {rail} in {lv.clip_runs} "
+        f"runs (longest run {lv.longest_clip_run} samples)"
     )
-    hint = "reduce gain before the int16 conversion or use a limiter"
+    hint = ("reduce gain before the int16 conversion or use a limiter" if full else
+            "a clamp (a crude ceiling stage) flattened the peaks; lower the gain before it or "
+            "use a true-peak limiter instead of a clamp")
     if frac > fail_frac:
         return CheckResult("clipping", "fail", detail, frac, fail_frac, "fraction", hint=hint)
     if lv.clip_runs >= warn_runs:
-        return CheckResult("clipping", "warn", detail, frac, fail_frac, "fraction", hint=hint)
+        return CheckResult("clipping", "warn", detail, lv.clip_runs, warn_runs, "runs", hint=hint)
     return CheckResult("clipping", "pass", "no clipped runs", frac, fail_frac, "fraction")
 
 
@@ -130,6 +135,13 @@ def int16_wrap(m, ctx: CheckContext) -> CheckResult:
     lv = m.levels
     limit = ctx.threshold("int16_wrap", "fail_count")
     n = lv.wrap_jumps
+    if n >= limit and lv.clipped_samples:
+        # An unclamped cast never holds a rail; flat tops at a rail mean the signal was clamped,
+        # and its rail-to-rail flips are clipping's (a wrap is a jump across the range).
+        return CheckResult(
+            "int16_wrap", "pass",
+            f"no wrap-around: the {n} rail-to-rail jumps belong to a clamped signal with flat "
+            f"tops at the rail (see clipping)", 0, limit, "jumps")
     if n >= limit:
         return CheckResult(
             "int16_wrap", "fail",
@@ -147,6 +159,8 @@ def quantization(m, ctx: CheckContext) -> CheckResult:
     """Enough distinct sample values: not a square wave or a few-bit signal."""
     lv = m.levels
     n = lv.distinct_values
+    if lv.peak == 0.0:
+        return CheckResult("quantization", "skip", "digital silence (see not_silent)", n, None, "values")
     if lv.samples < ctx.threshold("quantization", "min_samples"):
         return CheckResult(
             "quantization", "skip", f"only {lv.samples} samples, too short to judge", n, None, "values"

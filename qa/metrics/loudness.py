@@ -98,7 +98,10 @@ class LoudnessResult:
     """Every loudness figure of one signal (see the module docstring for the definitions).
 
     ``momentary`` and ``short_term`` are float64 arrays shaped (n, 2) of
-    [t_end_seconds, lufs], one row every 100 ms (windows starting at 0, 0.1, 0.2 ... s). Rows
+    [t_end_seconds, lufs], one row every 100 ms (windows starting at 0, 0.1, 0.2 ... s), each
+    the live meter reading: the loudest window ending since the previous row (sliding by one
+    sample), so a burst between two steps is not missed and the series' maximum is the
+    momentary / short-term maximum. Rows
     whose loudness is below the -70 LUFS absolute gate (including silence, -inf) are omitted, so
     the arrays never hold NaN or infinities; a signal shorter than a window gives an empty
     (0, 2) array. Any figure that is undefined is None and ``notes`` says why.
@@ -166,6 +169,11 @@ class _Power:
         self.pow_s = np.zeros(len(self.ends_s))
         self.max_m = -1.0  # largest sliding-window power; -1 = no window fits
         self.max_s = -1.0
+        # The live readings: at each 100 ms block end, the largest sliding-window power since
+        # the previous one (a meter's "max momentary" held between updates), so the series
+        # never misses a burst that falls between its steps and agrees with the maxima.
+        self.held_m = np.zeros(len(self.ends_m))
+        self.held_s = np.zeros(len(self.ends_s))
         sos = k_weighting_sos(sample_rate)
         active = np.flatnonzero(weights != 0.0)
         w_act = weights[active][:, None]
@@ -191,12 +199,14 @@ class _Power:
             cat = buf[: hist_len + e - s]  # C[h0 .. e]
             np.cumsum(z, out=cat[hist_len:])
             cat[hist_len:] += cat[hist_len - 1]
-            for w, attr in ((self.wm, "max_m"), (self.ws, "max_s")):
+            for w, attr, ends, held in ((self.wm, "max_m", self.ends_m, self.held_m),
+                                        (self.ws, "max_s", self.ends_s, self.held_s)):
                 lo = max(s + 1, w)  # window ends in this chunk with a full window
                 if lo <= e:
                     diff = np.subtract(cat[lo - h0 : e + 1 - h0], cat[lo - w - h0 : e + 1 - w - h0],
                                        out=z[: e + 1 - lo])  # z is no longer needed
                     setattr(self, attr, max(getattr(self, attr), float(diff.max()) / w))
+                    _hold_max(diff, lo, ends, held, w)
             for ends, w, out in ((self.ends_m, self.wm, self.pow_m), (self.ends_s, self.ws, self.pow_s)):
                 sel = (ends > s) & (ends <= e)
                 if sel.any():
@@ -208,8 +218,24 @@ class _Power:
             buf[:hist_len] = hist
             h0 = new_h0
         # Rounding in the running sum can leave a tiny negative power in silence after sound.
-        np.maximum(self.pow_m, 0.0, out=self.pow_m)
-        np.maximum(self.pow_s, 0.0, out=self.pow_s)
+        for a in (self.pow_m, self.pow_s, self.held_m, self.held_s):
+            np.maximum(a, 0.0, out=a)
+
+
+def _hold_max(diff: np.ndarray, t0: int, ends: np.ndarray, held: np.ndarray, w: int) -> None:
+    """Fold the sliding-window sums ``diff`` (window ends t0, t0+1, ...) into ``held``: block k
+    keeps the largest power of the windows ending in (ends[k-1], ends[k]]."""
+    t1 = t0 + diff.size - 1
+    k0 = int(np.searchsorted(ends, t0, side="left"))
+    if k0 >= ends.size:
+        return
+    inside = ends[k0:][ends[k0:] <= t1]
+    starts = np.concatenate(([t0], inside + 1))
+    starts = starts[starts <= t1]
+    seg = np.maximum.reduceat(diff, starts - t0) / w
+    k = k0 + np.arange(seg.size)
+    ok = k < ends.size
+    held[k[ok]] = np.maximum(held[k[ok]], seg[ok])
 
 
 def _integrated(pow_m: np.ndarray) -> tuple[float | None, str | None]:
@@ -471,7 +497,7 @@ def measure_loudness(samples: np.ndarray, sample_rate: int, *,
         integrated_lufs=integrated, momentary_max_lufs=m_max, short_term_max_lufs=s_max,
         lra_lu=lra, lra_low_lufs=lra_lo, lra_high_lufs=lra_hi,
         true_peak_dbtp=tp, true_peak_channels_dbtp=tp_ch,
-        momentary=_series(pw.ends_m, pw.pow_m, sample_rate),
-        short_term=_series(pw.ends_s, pw.pow_s, sample_rate),
+        momentary=_series(pw.ends_m, pw.held_m, sample_rate),
+        short_term=_series(pw.ends_s, pw.held_s, sample_rate),
         notes=tuple(notes),
     )

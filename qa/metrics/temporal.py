@@ -295,6 +295,14 @@ def jump_outliers(samples: np.ndarray, k: int = 200, *, half_window: int = 1024)
     return top.astype(np.int64)
 
 
+#: Fewest seams a periodic grid must have to be scored: a 30 s DiffRhythm clip (first join at
+#: 5.2 s, then every 4.46 s) has 6; below 5 a median over a handful of coincident transients
+#: says little.
+MIN_SEAMS = 5
+#: A seam ratio this low is no jump at all: random positions in smooth audio measure about 1.
+NO_JUMP_RATIO = 2.0
+
+
 @dataclass(frozen=True)
 class SeamSearch:
     """Best periodic seam grid found: ``period`` and ``phase`` in frames, the median jump
@@ -308,7 +316,7 @@ class SeamSearch:
 
 
 def find_periodic_jumps(samples: np.ndarray, sample_rate: int, *, min_period: int = 256,
-                        outliers: int = 200, min_seams: int = 8, candidates: int = 12,
+                        outliers: int = 200, min_seams: int = MIN_SEAMS, candidates: int = 12,
                         max_scored: int = 64) -> SeamSearch:
     """Search for discontinuities that repeat at a fixed period (a chunked decoder's joins).
 
@@ -353,10 +361,27 @@ def find_periodic_jumps(samples: np.ndarray, sample_rate: int, *, min_period: in
               for i, (p, phase, total, _) in enumerate(grids)]
     if not scored:
         return SeamSearch(None, None, None, 0)
-    # A multiple of the true period samples a subset of the same seams and can score as well
-    # or better by chance; report the shortest divisor of the best period whose grid still
-    # scores at least half as well (the true chunk length).
+    # A longer grid that lands on a subset of the same seams (a multiple of the true period,
+    # or one that hits every other seam) can score as well or better by chance; report the
+    # shortest grid that still scores at least half as well (the true chunk length: a grid
+    # shorter than the chunks puts half its positions between seams and scores low).
     best = max(scored, key=lambda s: s.median_ratio)
-    return min((s for s in scored if best.period % s.period == 0
-                and (best.phase - s.phase) % s.period == 0
-                and s.median_ratio >= 0.5 * best.median_ratio), key=lambda s: s.period)
+    best = min((s for s in scored if s.median_ratio >= 0.5 * best.median_ratio),
+               key=lambda s: s.period)
+    return _first_seam(x, best)
+
+
+def _first_seam(x: np.ndarray, grid: SeamSearch, lead: int = 4) -> SeamSearch:
+    """The grid from its first real seam on. A chunked decoder's first chunk can be longer
+    than the rest (DiffRhythm: the first join at 112 x 2048 frames, then every 96 x 2048), so
+    the grid's residue phase lands one or more periods before the first join: leading positions
+    with no jump (under :data:`NO_JUMP_RATIO`, and under half the grid's median) are dropped."""
+    n = x.shape[1]
+    pos = np.arange(grid.phase if grid.phase >= 2 else grid.phase + grid.period, n - 2, grid.period)
+    r = seam_discontinuity(x, pos[:lead])
+    k = 0
+    while k < r.size - 1 and not r[k] >= min(0.5 * grid.median_ratio, NO_JUMP_RATIO):
+        k += 1
+    if k == 0:
+        return grid
+    return SeamSearch(grid.period, int(pos[k]), grid.median_ratio, grid.seams - k)

@@ -118,8 +118,8 @@ def test_generic_true_peak_warns_on_overs_fails_only_far_past_full_scale():
     r = run(case19, sr, "generic")["true_peak"]  # samples at 0 dBFS, true peak +3 dBTP
     assert r.status == "warn" and r.threshold == 0.0 and "inter-sample overs" in r.message
     assert run(tone(-1.5), sr, "generic")["true_peak"].status == "pass"
-    r = run(tone(8.0), sr, "generic")["true_peak"]
-    assert (r.status, r.threshold) == ("fail", 6.0) and "far past full scale" in r.message
+    r = run(tone(12.0), sr, "generic")["true_peak"]
+    assert (r.status, r.threshold) == ("fail", 10.0) and "far past full scale" in r.message
 
 
 def test_shown_numbers_never_contradict_the_verdict():

@@ -156,6 +156,22 @@ def test_tech3341_case14_momentary_max_levels(sr, i):
     assert measure_loudness(x, sr).momentary_max_lufs == pytest.approx(-38.0 + i, abs=0.1)
 
 
+@pytest.mark.parametrize("sr", RATES)
+def test_tech3341_case14_every_live_reading_of_the_series(sr):
+    # The whole case 14 sequence: 20 bursts of 400 ms at -38 ... -19 dBFS, each 20 ms later in
+    # its 0.8 s slot. Every successive "max momentary" reading of the series is within 0.1 LU
+    # (a 100 ms series of block powers reads up to 0.97 LU low on the bursts between steps).
+    x = cat(*[cat(silence(0.02 * i, sr), tone(-38 + i, 0.4, sr), silence(0.4 - 0.02 * i, sr))
+              for i in range(20)])
+    r = measure_loudness(x, sr)
+    m = r.momentary
+    for i in range(20):
+        slot = m[(m[:, 0] > 0.8 * i + 1e-9) & (m[:, 0] <= 0.8 * (i + 1) + 1e-9)]
+        assert slot[:, 1].max() == pytest.approx(-38.0 + i, abs=0.1), i
+    assert m[:, 1].max() == pytest.approx(r.momentary_max_lufs, abs=1e-9)
+    assert r.short_term[:, 1].max() == pytest.approx(r.short_term_max_lufs, abs=1e-9)
+
+
 # --- Tech 3341 cases 15-19: true peak, tolerance +0.2 / -0.4 dB ------------------------------
 # Sine at fs/4, fs/6, fs/8 with the given phase; peak amplitude 0.5 (-6 dBFS) or 1.41 (+3);
 # 1 s with 100 ms linear fades in and out, like the EBU v05 files (an abrupt start would add

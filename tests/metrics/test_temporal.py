@@ -86,7 +86,23 @@ def test_periodic_jumps_are_found_with_their_period_and_phase():
     k = np.maximum(0, (np.arange(x.shape[1]) - phase) // period + 1)
     x = x + offsets[k]
     s = T.find_periodic_jumps(x, sr)
-    assert s.period == period and s.phase == phase
+    # offsets[0] and offsets[1] differ by 1.2e-4 FS: the join at 1234 makes no jump (ratio
+    # 0.24), so the first seam the grid reports is the next one
+    assert abs(offsets[1] - offsets[0]) < 2e-4
+    assert s.period == period and s.phase == phase + period
     assert s.median_ratio > 10
-    clean = T.find_periodic_jumps(sine(220.0, sr, 4.0, 0.3, channels=2), sr)
-    assert clean.median_ratio is None or clean.median_ratio < 3
+
+
+def test_a_longer_first_chunk_starts_the_grid_at_the_first_join():
+    # DiffRhythm-like: the first chunk is longer than the rest (112 then 96 x 2048 frames), so
+    # the grid's residue lands periods before the first join; the search reports the join.
+    sr = 48000
+    rng = np.random.default_rng(5)
+    x = sine(220.0, sr, 4.0, 0.3, channels=2) + 0.01 * sine(3000.0, sr, 4.0, channels=2)
+    period, first = 6000, 1234 + 2 * 6000
+    offsets = rng.uniform(0.01, 0.02, size=40) * np.where(np.arange(40) % 2, 1, -1)
+    k = np.maximum(0, (np.arange(x.shape[1]) - first) // period + 1)
+    x = x + offsets[k] - offsets[0]
+    s = T.find_periodic_jumps(x, sr)
+    assert (s.period, s.phase) == (period, first)
+    assert s.seams == len(range(first, x.shape[1] - 2, period))
