@@ -14,6 +14,8 @@ keys are an error, not ignored, so a typo cannot silently disable a threshold.
     base = "streaming"
     [profiles.my-label.loudness_target]
     target_lufs = -12.0
+    [doctor]
+    require = ["soundfile", "torchaudio"]   # backends your pipeline saves through
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from qa.errors import AudioQAError
 
 KNOWN_KEYS = {
     "profile", "expect_sample_rate", "expect_duration", "expect_channels", "strict", "jobs",
-    "thresholds", "profiles", "baseline", "scenarios", "codecs",
+    "thresholds", "profiles", "baseline", "scenarios", "codecs", "doctor",
 }
 
 
