@@ -116,26 +116,28 @@ class VelocityNet(nn.Module):
 
 
 def sample(net: VelocityNet, cond: torch.Tensor, uncond: torch.Tensor, *, steps: int,
-           cfg_strength: float, seed: int, batch: int = 1, progress=None, fault: str | None = None) -> torch.Tensor:
-    """Euler ODE from seeded noise (t=0) to data (t=1) with CFG; returns (batch, frames, 64)."""
+           cfg_strength: float, seed: int, batch: int = 1, progress=None, half_precision: bool = False,
+           velocity=None) -> torch.Tensor:
+    """Euler ODE from seeded noise (t=0) to data (t=1) with CFG; returns (batch, frames, 64).
+    ``half_precision`` keeps the state in float16; ``velocity(step, steps, v)`` (a fault's hook)
+    may change each step's guided velocity."""
     with torch.no_grad():
-        return _euler(net, cond, uncond, steps, cfg_strength, seed, batch, progress, fault)
+        return _euler(net, cond, uncond, steps, cfg_strength, seed, batch, progress, half_precision, velocity)
 
 
-def _euler(net, cond, uncond, steps, cfg_strength, seed, batch, progress, fault):
+def _euler(net, cond, uncond, steps, cfg_strength, seed, batch, progress, half_precision, velocity):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, *cond.shape, generator=g)
     c, u = cond.expand(batch, -1, -1), uncond.expand(batch, -1, -1)
-    dtype = torch.float16 if fault == "fp16_overflow" else torch.float32
+    dtype = torch.float16 if half_precision else torch.float32
     x = x.to(dtype)
     for i in range(steps):
         t, dt = i / steps, 1.0 / steps
         xf = x.float()
         v_c, v_u = net(xf, t, c), net(xf, t, u)
         v = (v_u + cfg_strength * (v_c - v_u)).to(dtype)
-        if fault == "fp16_overflow" and i == steps // 2:
-            # an unscaled attention logit in half precision: 1e5 is past float16's 65504
-            v = v * torch.tensor(1e5, dtype=dtype)
+        if velocity is not None:
+            v = velocity(i, steps, v)
         x = x + dt * v
         if progress is not None:
             progress.update(1)

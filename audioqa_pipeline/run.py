@@ -1,7 +1,8 @@
 """The reference generation pipeline, stage by stage under the probes.
 
 lyrics_tokens -> style_embed -> sample -> vae_decode -> rearrange -> normalize -> master ->
-to_pcm -> save. ``fault`` injects one of :data:`pipeline.faults.FAULTS` at its stage.
+to_pcm -> save. ``RunOptions.fault`` injects one of :data:`audioqa_pipeline.faults.FAULTS`
+through its stage's hook.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from audioqa_pipeline.faults import Fault, get_fault
+from audioqa_pipeline.faults import Fault, Hooks, get_fault
 from audioqa_pipeline.lyrics import FPS, HOP, SAMPLE_RATE, frame_tokens, parse_lrc
 from audioqa_pipeline.master import master, peak_normalize
-from audioqa_pipeline.save import FAULT_BACKENDS, save_stage
+from audioqa_pipeline.save import save_stage
 from audioqa_pipeline.scenario import Scenario
 from audioqa_pipeline.style import EMBED_DIM, parse_style, style_embedding
 from qa.probes import Probe
@@ -57,18 +58,34 @@ class RunOutput:
 
 
 def run_pipeline(scenario: Scenario, out_dir: str, probe: Probe, opts: RunOptions) -> RunOutput:
+    """Run ``scenario`` stage by stage under ``probe``, with the hooks of ``opts.fault`` (see
+    :class:`audioqa_pipeline.faults.Hooks`), and save the song into ``out_dir``."""
     import torch
-
-    from audioqa_pipeline.model import ConditionEncoder, Decoder, VelocityNet, sample
 
     torch.set_num_threads(opts.threads)  # elementwise synthesis: more threads only contend on 2 cores
     fault = get_fault(opts.fault)
-    fname = fault.name if fault else None
+    hooks = fault.hooks if fault else Hooks()
     t_start = time.perf_counter()
-    notes: list[str] = []
     n_frames = int(math.ceil(scenario.duration_s * FPS))
     n_samples = n_frames * HOP
-    batch = 2 if fname == "batch_concat" else 1
+    tokens, emb = _condition(scenario, n_frames, probe)
+    latent = _sample(tokens, emb, n_frames, probe, opts, hooks)
+    audio, seams = _decode_stage(latent, probe, opts, hooks)
+    out = _to_song(audio, n_samples, probe, hooks)
+    notes: list[str] = []
+    if opts.master:
+        out = _master_stage(out, n_samples, probe, opts, hooks, notes)
+    with probe.stage("to_pcm", kind="pcm", layout="channels_first", rank=2, sample_rate=SAMPLE_RATE) as s:
+        pcm = s.record(hooks.to_pcm(out, lambda x: (x.clamp(-1, 1) * 32767).round().to(torch.int16)))
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"{scenario.name}{'_' + fault.name if fault else ''}.wav")
+    written, rate = _save(pcm, path, probe, opts, hooks)
+    seconds = time.perf_counter() - t_start
+    return RunOutput(scenario, path if written else None, written, rate, tuple(seams), fault, notes, seconds)
+
+
+def _condition(scenario: Scenario, n_frames: int, probe: Probe):
+    import torch
 
     with probe.stage("lyrics_tokens", kind="control", shape=(n_frames,), layout="frames", silent_ok=True) as s:
         lines, problems = parse_lrc(scenario.lrc, scenario.lrc_path or scenario.name, strict=True)
@@ -79,92 +96,77 @@ def run_pipeline(scenario: Scenario, out_dir: str, probe: Probe, opts: RunOption
         style = parse_style(scenario.style)
         emb = s.record(torch.from_numpy(style_embedding(style)))
         s.note(f"style: {style.describe()}")
-    enc, net, dec = ConditionEncoder(), VelocityNet(), Decoder()
-    with probe.stage("sample", kind="latent", shape=(batch, n_frames, 64), layout="batch_frames_channels") as s:
+    return tokens, emb
+
+
+def _sample(tokens, emb, n_frames: int, probe: Probe, opts: RunOptions, hooks: Hooks):
+    import torch
+
+    from audioqa_pipeline.model import ConditionEncoder, VelocityNet, sample
+
+    enc, net = ConditionEncoder(), VelocityNet()
+    with probe.stage("sample", kind="latent", shape=(hooks.batch, n_frames, 64),
+                     layout="batch_frames_channels") as s:
         with torch.no_grad():
             cond, uncond = enc(tokens, emb)
         bar = _progress(opts.steps, opts.progress)
-        latent = sample(net, cond, uncond, steps=opts.steps, cfg_strength=opts.cfg_strength,
-                        seed=opts.seed, batch=batch, progress=bar, fault=fname)
+        latent = sample(net, cond, uncond, steps=opts.steps, cfg_strength=opts.cfg_strength, seed=opts.seed,
+                        batch=hooks.batch, progress=bar, half_precision=hooks.half_precision,
+                        velocity=hooks.velocity)
         if bar is not None:
             bar.close()
-        s.record(latent)
-    chunked = opts.chunked or fname == "chunk_seams"
-    with probe.stage("vae_decode", kind="audio", shape=(batch, 2, n_samples), layout="channels_first",
-                     sample_rate=SAMPLE_RATE) as s:
-        overlap = 0 if fname == "chunk_seams" else OVERLAP_FRAMES
-        audio, seams = _decode(dec, latent.float(), chunked, overlap)
-        if fname == "zero_decoder":
-            audio = torch.zeros_like(audio)  # what `except Exception: return torch.zeros(...)` gives
-        elif fname == "dc_offset":
-            audio = audio + 0.1
-        elif fname == "dropout":
-            a = n_samples // 2
-            audio[..., a: a + int(0.3 * SAMPLE_RATE)] = 0.0
+        return s.record(latent)
+
+
+def _decode_stage(latent, probe: Probe, opts: RunOptions, hooks: Hooks):
+    from audioqa_pipeline.model import Decoder
+
+    chunked, overlap = hooks.decode_plan(opts.chunked, OVERLAP_FRAMES)
+    with probe.stage("vae_decode", kind="audio", shape=(hooks.batch, 2, latent.shape[1] * HOP),
+                     layout="channels_first", sample_rate=SAMPLE_RATE) as s:
+        audio, seams = _decode(Decoder(), latent.float(), chunked, overlap)
+        audio = hooks.decoded(audio)
         s.record(audio, seams=seams)
+    return audio, seams
+
+
+def _to_song(audio, n_samples: int, probe: Probe, hooks: Hooks):
     with probe.stage("rearrange", kind="audio", shape=(2, n_samples), layout="channels_first",
                      sample_rate=SAMPLE_RATE) as s:
-        if fname == "batch_concat":
-            out = audio.permute(1, 0, 2).reshape(2, -1)  # rearrange "b c n -> c (b n)"
-        else:
-            out = audio[0]
-        if fname == "transposed":
-            out = out.T.contiguous()
-        elif fname == "dead_channel":
-            out = torch.stack([out.mean(0), torch.zeros(out.shape[-1])])
-        s.record(out)
+        out = s.record(hooks.rearrange(audio))
     with probe.stage("normalize", kind="audio", shape=(2, n_samples), layout="channels_first",
                      sample_rate=SAMPLE_RATE, max_peak_dbfs=0.0) as s:
-        if fname == "nan_normalize":
-            buf = torch.zeros_like(out)
-            buf = peak_normalize(buf, -1.0)  # normalizing before the copy: 0/0
-            out = buf + out
+        return s.record(hooks.normalize(out, lambda x: peak_normalize(x, -1.0)))
+
+
+def _master_stage(out, n_samples: int, probe: Probe, opts: RunOptions, hooks: Hooks, notes: list[str]):
+    import torch
+
+    with probe.stage("master", kind="audio", shape=(2, n_samples), layout="channels_first",
+                     sample_rate=SAMPLE_RATE, max_peak_dbfs=-0.5, feeds_int=True) as s:
+        x = out.double().numpy()
+        if np.isfinite(x).all():
+            y, mnotes = master(x, SAMPLE_RATE, target_lufs=opts.target_lufs, ceiling_dbtp=opts.ceiling_dbtp)
+            notes += mnotes
         else:
-            out = peak_normalize(out, -1.0)
-        s.record(out)
-    if opts.master:
-        with probe.stage("master", kind="audio", shape=(2, n_samples), layout="channels_first",
-                         sample_rate=SAMPLE_RATE, max_peak_dbfs=-0.5, feeds_int=True) as s:
-            x = out.double().numpy()
-            if np.isfinite(x).all():
-                y, mnotes = master(x, SAMPLE_RATE, target_lufs=opts.target_lufs, ceiling_dbtp=opts.ceiling_dbtp)
-                notes += mnotes
-            else:
-                y = x
-                s.note("mastering skipped: the input holds NaN/Inf")
-            if fname == "tanh_overcompression":
-                y = np.tanh(12.0 * y) * 0.9
-            elif fname == "phase_inversion":
-                mid, side = (y[0] + y[1]) / 2, (y[0] - y[1]) / 2
-                y = np.stack([mid + side, -(mid - side)])
-            elif fname == "true_peak_overs":
-                y = y / np.abs(y).max()
-            out = s.record(torch.from_numpy(y.astype(np.float32)))
-    with probe.stage("to_pcm", kind="pcm", layout="channels_first", rank=2, sample_rate=SAMPLE_RATE) as s:
-        if fname == "int16_wrap":
-            pcm = (out * 2.0 * 32767).round().to(torch.int32).to(torch.int16)  # no clamp: wraps
-        else:
-            pcm = (out.clamp(-1, 1) * 32767).round().to(torch.int16)
-        s.record(pcm)
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"{scenario.name}{'_' + fname if fname else ''}.wav")
-    written = False
+            y = x
+            s.note("mastering skipped: the input holds NaN/Inf")
+        return s.record(torch.from_numpy(hooks.mastered(y).astype(np.float32)))
+
+
+def _save(pcm, path: str, probe: Probe, opts: RunOptions, hooks: Hooks) -> tuple[bool, int]:
     # The stage budget leaves save_audio room to start its child, verify and rename after the
     # writer's own timeout, so a cut save is reported with the child's stack, not the parent's.
     with probe.stage("save", kind="audio", layout="channels_first", rank=2, sample_rate=SAMPLE_RATE,
                      budget_s=opts.save_timeout_s + SAVE_MARGIN_S) as s:
-        # int16_as_float: the PCM codes cast to float, unscaled, as if the writer took int16 values.
-        to_writer = pcm.float() if fname == "int16_as_float" else pcm.float() / 32768.0
-        rate = 48000 if fname == "wrong_sample_rate" else SAMPLE_RATE
+        to_writer, rate = hooks.to_writer(pcm, SAMPLE_RATE)
         s.record(to_writer, sample_rate=rate)
-        outcome = save_stage(to_writer, path, rate, opts.save_timeout_s, FAULT_BACKENDS.get(fname))
+        outcome = save_stage(to_writer, path, rate, opts.save_timeout_s, hooks.writers)
         for c in outcome.checks:
             s.add_check(c)
         if outcome.stall is not None:
             s.stalled(outcome.stall)
-        written = outcome.written
-    seconds = time.perf_counter() - t_start
-    return RunOutput(scenario, path if written else None, written, rate, tuple(seams), fault, notes, seconds)
+    return outcome.written, rate
 
 
 def _decode(dec, latent, chunked: bool, overlap: int):

@@ -5,9 +5,9 @@ checks of the contract (``save_timeout``, ``save_roundtrip``, ``backend_availabl
 ``save_audio`` validates the samples, writes a temporary file in a child process that is killed
 after ``timeout_s``, fsyncs it, reads it back and renames it into place; a backend that fails is
 recorded and the next one tried. A refused or failed save is a caught fault of this stage, never
-an exception out of the run. The save faults pick a test-only writer of
-:data:`qa.io.backends.TEST_BACKENDS` explicitly (:data:`FAULT_BACKENDS`), so a hang or a
-truncated write happens for real in the child and is caught by the real timeout / read-back.
+an exception out of the run. The save faults name their own broken writer
+(:mod:`audioqa_pipeline.writers`, by ``module:function``), so a hang or a truncated write happens
+for real in the child and is caught by the real timeout / read-back.
 """
 
 from __future__ import annotations
@@ -16,15 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from qa.io import SampleError, SaveError, save_audio
-from qa.io.backends import TEST_BACKENDS
 from qa.results import CheckResult
-
-#: Faults realised by a test-only writer, and the only backend tried for them (a fallback to a
-#: working backend would hide the fault the run is meant to show).
-FAULT_BACKENDS: dict[str, tuple[str, ...]] = {
-    "save_hang": ("test_stall",),  # blocks forever after 4 KiB, like a wedged filesystem call
-    "truncated_write": ("test_truncate",),  # returns normally after losing 40 % of the data
-}
 
 _DOCTOR = "run `audio-qa doctor --output-dir DIR` for timed saves per backend and a directory check"
 
@@ -43,10 +35,8 @@ def save_stage(samples: Any, path: str, sample_rate: int, timeout_s: float,
                backends: Sequence[str] | None = None) -> SaveOutcome:
     """Save ``samples`` (channels-first floats in [-1, 1]) to ``path`` with ``save_audio``;
     ``backends`` None means the default order (soundfile, scipy, torchaudio)."""
-    test = bool(backends) and any(b in TEST_BACKENDS for b in backends)
     try:
-        res = save_audio(samples, path, sample_rate, backends=backends, timeout_s=timeout_s,
-                         allow_test_backends=test)
+        res = save_audio(samples, path, sample_rate, backends=backends, timeout_s=timeout_s)
     except SampleError as e:
         return SaveOutcome(path, [CheckResult(
             "save_roundtrip", "fail", f"save of {path} refused before writing: {e}", None, None, None,

@@ -11,7 +11,9 @@ Guarantees, whatever happens to the process:
 - temporaries are recognisable: ``.<target name>.aqa-tmp-<pid>-<random>`` never ends in an audio
   suffix, so a directory walk never takes one for audio, and :func:`clean_stale_temporaries`
   removes those a killed run left behind (their pid no longer runs) the next time anything is
-  written to that folder.
+  written to that folder. ``qa.io.save_audio``'s temporaries have the same name plus the
+  target's suffix (writers such as torchaudio pick the format by it): :func:`is_temporary`
+  knows both, and the directory walk skips every name it accepts.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from qa.errors import OutputError
 
 #: Marker in every temporary's name (see the module docstring).
 TEMP_MARKER = ".aqa-tmp-"
-_TEMP_RE = re.compile(r"^\..+\.aqa-tmp-(\d+)-[A-Za-z0-9_]+$")
+_TEMP_RE = re.compile(r"^\..+\.aqa-tmp-(\d+)-[A-Za-z0-9_]+(\.[A-Za-z0-9]+)?$")
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes, *, mode: int | None = None) -> None:
@@ -101,8 +103,17 @@ def fsync_dir(folder: str | os.PathLike) -> None:
         os.close(fd)
 
 
+def temporary_name(target: str, suffix: str = "") -> str:
+    """A fresh temporary's path next to ``target``, in the one recognisable shape; ``suffix``
+    (".wav") for writers that pick their format by it. The caller creates it with O_EXCL."""
+    import uuid
+
+    return os.path.join(os.path.dirname(target), f".{os.path.basename(target)}{TEMP_MARKER}"
+                                                 f"{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}")
+
+
 def is_temporary(name: str) -> bool:
-    """True for the name of one of this module's temporaries."""
+    """True for the name of one of this module's temporaries (or save_audio's)."""
     return _TEMP_RE.match(os.path.basename(name)) is not None
 
 

@@ -52,7 +52,9 @@ class Provenance:
 
 @dataclass(frozen=True, eq=False)
 class Audio:
-    """Channels-first float audio. ``samples`` is read-only, shaped (channels, frames)."""
+    """Channels-first float audio. ``samples`` is a read-only view shaped (channels, frames);
+    it may share memory with the array it was built from, whose own flags are never touched
+    (the caller can go on writing into their buffer)."""
 
     samples: np.ndarray
     sample_rate: int
@@ -69,7 +71,9 @@ class Audio:
         if not (isinstance(self.sample_rate, (int, np.integer)) and self.sample_rate > 0):
             raise ValueError(f"sample_rate must be a positive integer in Hz, got {self.sample_rate!r}")
         if s.flags.writeable:
-            s.flags.writeable = False
+            view = s.view()  # freeze a view of our own, never the caller's array object
+            view.flags.writeable = False
+            object.__setattr__(self, "samples", view)
 
     @property
     def channels(self) -> int:
@@ -139,13 +143,6 @@ class Audio:
             original_shape=tuple(int(n) for n in tensor.shape),
         )
         return cls(audio.samples, audio.sample_rate, prov)
-
-    @classmethod
-    def from_file(cls, path: Any) -> "Audio":
-        """Read an audio file; raises :class:`qa.loading.AudioReadError` with the reason."""
-        from qa.loading import load_audio
-
-        return load_audio(path)
 
 
 def _torch_float_dtypes(t: Any) -> tuple:

@@ -15,6 +15,8 @@ keys are an error, not ignored, so a typo cannot silently disable a threshold.
     kind = "delivery"
     [profiles.my-label.loudness_target]
     target_lufs = -12.0
+    [doctor]
+    require = ["soundfile", "torchaudio"]   # backends your pipeline saves through
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from qa.errors import AudioQAError
 
 KNOWN_KEYS = {
     "profile", "expect_sample_rate", "expect_duration", "expect_channels", "strict", "jobs",
-    "thresholds", "profiles", "baseline", "scenarios", "codecs",
+    "thresholds", "profiles", "baseline", "scenarios", "codecs", "doctor",
 }
 
 

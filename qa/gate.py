@@ -113,6 +113,11 @@ class GateResult:
     def passed(self) -> bool:
         return not self.failures
 
+    @property
+    def compared(self) -> int:
+        """Items in both the baseline and the results (the ones the gate actually judged)."""
+        return len({r.item for r in self.rows if r.verdict not in ("missing", "new")})
+
     def counts(self) -> dict[str, int]:
         return {v: sum(r.verdict == v for r in self.rows) for v in VERDICTS}
 

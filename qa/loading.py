@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.atomic import is_temporary
 from qa.audio import Audio, Provenance
 from qa.wavheader import inspect_wav
 from qa.errors import AudioQAError
@@ -195,14 +196,15 @@ def _dtype_of_subtype(subtype: str) -> str:
 
 
 def iter_audio_paths(paths: list[str]) -> list[str]:
-    """Expand directories (walked, sorted) into the audio files below them; files and missing
-    paths are kept as given so that each still gets its own result."""
+    """Expand directories (walked, sorted) into the audio files below them, skipping the
+    temporaries of unfinished writes (:func:`qa.atomic.is_temporary`); files and missing paths
+    are kept as given so that each still gets its own result."""
     out: list[str] = []
     for p in paths:
         if os.path.isdir(p):
             found = sorted(
                 str(f) for f in Path(p).rglob("*")
-                if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES
+                if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES and not is_temporary(f.name)
             )
             out.extend(found)
         else:

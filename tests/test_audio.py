@@ -98,3 +98,30 @@ def test_from_torch_channels_last_error():
     torch = pytest.importorskip("torch")
     with pytest.raises(LayoutError, match=r"got \(48000, 2\)"):
         Audio.from_torch(torch.zeros(48000, 2), 48000)
+
+
+def test_from_array_never_freezes_the_callers_array():
+    x = np.zeros((2, 4410), np.float32)
+    a = Audio.from_array(x, 44100)
+    assert np.shares_memory(a.samples, x)  # no copy of a long buffer
+    assert x.flags.writeable and not a.samples.flags.writeable
+    x[0, 0] = 0.5  # the caller's next in-place write works
+    assert a.samples[0, 0] == 0.5
+    Audio(x, 44100)  # the dataclass itself does not freeze what it is given either
+    assert x.flags.writeable
+
+
+def test_save_check_and_assert_leave_a_user_buffer_writable(tmp_path):
+    from qa.analyze import check_audio
+    from qa.checks.engine import CheckContext
+    from qa.io import save_audio
+    from qa.pytest_plugin import assert_audio
+
+    t = np.arange(44100) / 44100
+    x = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[np.newaxis]
+    save_audio(x, tmp_path / "a.wav", 44100)
+    with pytest.raises(AssertionError, match="over_compression"):  # a pure tone's crest is 3 dB
+        assert_audio(x, 44100)
+    check_audio(Audio.from_array(x, 44100), CheckContext())
+    x *= 0.5  # in place, as a pipeline reuses its buffer
+    assert abs(float(x.max()) - 0.1) < 1e-6

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from qa.audio import Audio
+from qa.loading import load_audio
 from qa.codecs import (CodecSpecError, CodecUnavailable, FunctionCodec, expand_sweep,
                        nominal_kbps, parse_codec)
 from qa.metrics.intrusive import compare
@@ -21,7 +22,7 @@ NO_VISQOL = ("visqol_moslqo",)
 
 @pytest.fixture(scope="module")
 def song() -> Audio:
-    return Audio.from_file(SONG)
+    return load_audio(SONG)
 
 
 @pytest.mark.parametrize("spec", ["pcm16", "pcm24", "flac"])

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -144,3 +145,62 @@ def test_bad_samples_refused_before_anything_is_written(tmp_path, bad, msg):
 def test_unknown_suffix_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"cannot tell the audio format of .*'\.xyz'"):
         save_audio(pcm_exact(), tmp_path / "a.xyz", 48000)
+
+
+@pytest.mark.parametrize("timeout_s", [0.3, 1.0])
+def test_hang_with_a_short_timeout_still_has_the_childs_stack(tmp_path, timeout_s):
+    with pytest.raises(SaveError) as ei:
+        save_audio(pcm_exact(), tmp_path / "h.wav", 48000, backends=["test_stall"], timeout_s=timeout_s)
+    h = ei.value.attempts[0].hang
+    assert h.kind == "stalled" and h.bytes_written == 4096
+    assert "in _test_stall" in h.stack, h.stack  # taken at the deadline, however short
+    assert any(t["stack"] and t["stack"][-1].endswith("in wait") for t in h.threads())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killed_writer_takes_its_own_child_processes_with_it(tmp_path):
+    with pytest.raises(SaveError) as ei:
+        save_audio(pcm_exact(), tmp_path / "k.wav", 48000, backends=["tests.io_writers:spawn_and_stall"],
+                   timeout_s=1.0)
+    assert ei.value.attempts[0].outcome == "hung"
+    pid = int((tmp_path / "tool.pid").read_text())
+    deadline = time.monotonic() + 5  # SIGKILL is delivered asynchronously
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(pid), f"the writer's own child {pid} outlived the killed writer"
+
+
+def test_interrupted_save_leaves_nothing_the_directory_walk_takes_for_audio(tmp_path):
+    """A save killed mid-write (SIGKILL: no cleanup runs) leaves its temporary; a later
+    `audio-qa check DIR` must not check it as a song."""
+    code = ("import sys, numpy as np; from qa.io import save_audio; "
+            "save_audio(np.zeros((1, 4800)), sys.argv[1], 48000, backends=['test_stall'])")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "song.wav")], cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            tmp = leftovers(tmp_path)
+            if tmp and os.path.getsize(tmp_path / tmp[0]) == 4096:  # the writer is stuck
+                break
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    tmp = leftovers(tmp_path)
+    assert len(tmp) == 1 and tmp[0].startswith(".song.wav.aqa-tmp-"), tmp
+    from qa.atomic import is_temporary
+    from qa.loading import iter_audio_paths
+
+    assert is_temporary(tmp[0])
+    assert iter_audio_paths([str(tmp_path)]) == []
+    sf.write(tmp_path / "real.wav", pcm_exact().T, 48000)
+    assert iter_audio_paths([str(tmp_path)]) == [str(tmp_path / "real.wav")]

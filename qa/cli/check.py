@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from concurrent.futures import ProcessPoolExecutor
 
 from qa.analyze import check_path
 from qa.checks import CheckContext
 from qa.cli import common
 from qa.cli.summary import summarize
-from qa.loading import iter_audio_paths
+from qa.loading import AUDIO_SUFFIXES, iter_audio_paths
 from qa.results import Report
 
 
@@ -40,13 +39,14 @@ def run(args: argparse.Namespace) -> int:
     common.check_writable(args.json)
     ctx = context_from_config(cfg)
     paths = iter_audio_paths(args.paths)
+    if not paths:  # only folders, none holding audio: a PASS here would check nothing
+        raise common.UsageError(
+            f"no audio files found under {', '.join(args.paths)} (looked for "
+            f"{', '.join(sorted(AUDIO_SUFFIXES))}); name the files or the folder that holds them")
     missing = [p for p in args.paths if not os.path.exists(p)]
     items = list(_check_all(paths, ctx, cfg.jobs))
     report = Report(tuple(items), environment=common.environment())
     common.emit(report, args, summarize(report, verbose=args.verbose))
-    if not paths:
-        print("audio-qa check: no audio files found under the given paths", file=sys.stderr)
-        return common.EXIT_USAGE
     return common.exit_status(items, strict=cfg.strict, usage_error=bool(missing))
 
 

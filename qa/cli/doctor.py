@@ -22,6 +22,10 @@ from qa.results import Report
 #: plus TorchCodec measured 3-6 s here with two busy cores; 15 s leaves room for a cold disk
 #: cache without letting a real hang pass.
 DEFAULT_TIMEOUT_S = 15.0
+#: Backends whose failure fails the doctor when neither ``[tool.audio-qa.doctor] require`` nor
+#: ``--require`` names others: the ones the reference pipeline saves through (``save_audio``
+#: writes with soundfile; scipy and torchaudio are its fallbacks, and the doctor warns on them).
+DEFAULT_REQUIRED = ("soundfile",)
 _SYMBOL = {"ok": "ok", "wrong_subtype": "wrong subtype", "failed": "FAILED", "hung": "HUNG"}
 
 
@@ -38,6 +42,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help=f"backends to probe (default all: {', '.join(BACKENDS)})")
     p.add_argument("--duration", type=common._positive_float, default=None, metavar="S",
                    help="also save a signal this many seconds long (e.g. a song length, 240)")
+    p.add_argument("--require", action="append", default=None, metavar="BACKEND",
+                   help="a backend your pipeline saves through: broken, it fails the doctor (repeat; "
+                   "default [tool.audio-qa.doctor] require, else " + ", ".join(DEFAULT_REQUIRED)
+                   + "); the others only warn")
+    p.add_argument("--config", metavar="FILE", help="TOML config ([tool.audio-qa] in ./pyproject.toml is read too)")
     common.add_output_options(p)
     return p
 
@@ -48,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in BACKENDS]
     if unknown:
         raise common.UsageError(f"unknown backend(s) {', '.join(unknown)}; known: {', '.join(BACKENDS)}")
+    required = _required(args)
     t0 = time.perf_counter()
     facts = system_facts()
     d = inspect_dir(args.output_dir)
@@ -59,8 +69,13 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(work, ignore_errors=False)
     seconds = args.duration or 1.0
     expected = int(seconds * 48000 * 2 * 4 * 2)  # stereo float32 at 48 kHz, and its temp copy
-    items = [dir_item(d, facts, expected)] + [backend_item(p, BACKENDS[p.name].install_hint) for p in probes]
+    items = [dir_item(d, facts, expected)] + [
+        backend_item(p, BACKENDS[p.name].install_hint, required=p.name in required) for p in probes]
     text = diagnosis(probes, d, facts)
+    optional = [i.path for i in items[1:] if any(c.message.startswith("optional backend ") for c in i.checks)]
+    if optional:
+        text += (f" Broken but optional (a warning, not a failure: the pipeline under test saves through "
+                 f"{', '.join(required)}): {', '.join(optional)}.")
     if not d.writable:
         text += f" (The saves above were tested in {work_parent} instead.)"
     report = Report(tuple(items), environment=common.environment(),
@@ -69,6 +84,23 @@ def run(args: argparse.Namespace) -> int:
     if not d.writable:
         return common.EXIT_USAGE
     return common.exit_status(items, strict=bool(args.strict))
+
+
+def _required(args: argparse.Namespace) -> tuple[str, ...]:
+    """``--require``, else ``[tool.audio-qa.doctor] require``, else :data:`DEFAULT_REQUIRED`."""
+    if args.require:
+        names, source = args.require, "--require"
+    else:
+        table = common.config_from_args(args).extra.get("doctor", {})
+        if not isinstance(table, dict) or set(table) - {"require"}:
+            raise common.UsageError(f"[tool.audio-qa.doctor] takes one key, require (a list of backends); got {table!r}")
+        names, source = table.get("require", list(DEFAULT_REQUIRED)), "[tool.audio-qa.doctor] require"
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise common.UsageError(f"{source} must be a list of backend names, got {names!r}")
+    unknown = [n for n in names if n not in BACKENDS]
+    if unknown:
+        raise common.UsageError(f"{source}: unknown backend(s) {', '.join(unknown)}; known: {', '.join(BACKENDS)}")
+    return tuple(names)
 
 
 def _probe_all(names: list[str], args: argparse.Namespace, work: str) -> list:
@@ -111,7 +143,8 @@ def _summary(report, probes, d, facts, formats, text) -> str:
         if p.available:
             row += f"   {p.import_s:.2f}s {p.info.get('version', '')}"
         else:
-            row += "   " + ("not installed" if report.items and _skipped(report, p.name) else "BROKEN")
+            state = _item(report, p.name).checks[0].status
+            row += "   " + {"skip": "not installed", "warn": "broken (optional)"}.get(state, "BROKEN")
         lines.append(row)
     lines.append("  (ok T = written and read back correctly, T = first save in seconds; subtype = wrong "
                  "subtype; n/a = format not offered by that backend; - = backend unavailable)")
@@ -133,6 +166,5 @@ def _summary(report, probes, d, facts, formats, text) -> str:
     return "\n".join(lines)
 
 
-def _skipped(report, name: str) -> bool:
-    item = next(i for i in report.items if i.path == name)
-    return item.checks[0].status == "skip"
+def _item(report, name: str):
+    return next(i for i in report.items if i.path == name)

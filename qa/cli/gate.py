@@ -58,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
         raise common.UsageError(str(e)) from None
     result = compare(baseline, results, tolerances, root=args.root, strict=cfg.strict,
                      allow_missing=args.allow_missing)
+    if not args.update and result.compared == 0:  # a PASS that judged nothing would hide it
+        raise common.UsageError(
+            f"gate compared nothing: {args.results} ({len(current['items'])} items) and the baseline "
+            f"{args.baseline} ({len(baseline['items'])} items) have no item in common; check that "
+            "both come from the same job (item paths, --root) or accept these results with --update")
     _emit(results, result, args)
     if args.update:
         try:

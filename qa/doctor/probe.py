@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from qa.io.child import arm, describe_error, emit
+from qa.io.child import arm, describe_error, emit, enable_dumps
 
 #: Test signal: 1 s at 48 kHz (Opus only takes 8-48 kHz), stereo, 440 + 1000 Hz at -9 dBFS
 #: peak, quantized to int16 steps so that every lossless subtype must return it exactly.
@@ -36,7 +36,7 @@ def _main(spec: dict) -> int:
     from qa.io.backends import get_backend
     from qa.io.formats import FORMATS
 
-    faulthandler.enable()
+    enable_dumps()
     backend = get_backend(spec["backend"])
     timeout = float(spec["timeout"])
     arm(float(spec.get("import_timeout") or timeout))

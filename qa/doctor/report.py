@@ -8,6 +8,8 @@ on a wrong subtype or the int16 square-wave trap), ``save_timeout`` (fail on a h
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from qa.doctor.backends import BackendProbe
 from qa.doctor.platform import SLOW_FILESYSTEMS, DirReport
 from qa.results import CheckResult, ItemResult
@@ -47,7 +49,10 @@ def not_installed(p: BackendProbe) -> bool:
         err.startswith("FileNotFoundError:")
 
 
-def backend_item(p: BackendProbe, hint: str) -> ItemResult:
+def backend_item(p: BackendProbe, hint: str, required: bool = True) -> ItemResult:
+    """The backend's item. A ``required`` backend (one the pipeline under test saves through)
+    fails when broken or missing; an optional one that is broken only warns, with the same
+    diagnosis and fix, since nothing the pipeline does goes through it."""
     checks = [_available(p, hint)]
     usable = bool(p.available)
     cells = p.cells
@@ -61,7 +66,24 @@ def backend_item(p: BackendProbe, hint: str) -> ItemResult:
              "int16_trap": p.int16_trap}
     if p.import_hang:
         extra["hang"] = {**p.import_hang.__dict__, "kind": p.import_hang.kind}
+    extra["required"] = required
+    checks = [_as_required(c, p.name, hint) if required else _as_optional(c, p.name) for c in checks]
     return ItemResult("backend", p.name, tuple(checks), extra=extra)
+
+
+def _as_required(c: CheckResult, name: str, hint: str) -> CheckResult:
+    if c.id != "backend_available" or c.status != "skip":
+        return c
+    return replace(c, status="fail", message=f"{c.message}; it is required (the pipeline under test saves "
+                   "through it: [tool.audio-qa.doctor] require / --require)", hint=hint)
+
+
+def _as_optional(c: CheckResult, name: str) -> CheckResult:
+    if c.status != "fail":
+        return c
+    return replace(c, status="warn", message=f"optional backend {name}: {c.message}",
+                   hint=(c.hint + "; " if c.hint else "") + "or ignore it: the pipeline under test does not "
+                   f"save through {name} (add it to [tool.audio-qa.doctor] require if it does)")
 
 
 def _available(p: BackendProbe, hint: str) -> CheckResult:

@@ -2,10 +2,13 @@
 
 An import can crash the interpreter and a write to a wedged filesystem can block forever, so the
 doctor and ``save_audio(timeout_s=...)`` do the work in ``python -m ...`` children that report
-JSON lines on stdout. The child arms :mod:`faulthandler` to dump its Python stack shortly before
-the parent's deadline; the parent watches the size of the file being written, and when the
-deadline passes it kills the child and reports the stack and whether the file was still growing
-(slow I/O) or not (stalled).
+JSON lines on stdout. The parent watches the size of the file being written; when the deadline
+passes it asks the child for its Python stack (SIGUSR1, which :func:`enable_dumps` hands to
+:mod:`faulthandler`), waits for the dump, kills the child's whole process group (a writer's own
+``ffmpeg`` or ``sox`` goes with it) and reports the stack and whether the file was still growing
+(slow I/O) or not (stalled). The stack is there whatever the timeout: it is taken at the
+deadline, not armed ahead of it (the child's own :func:`arm` timer stays as a fallback where
+there is no SIGUSR1).
 
 As a program (``python -m qa.io.child SPEC``) this runs one writer of :mod:`qa.io.backends`.
 """
@@ -17,6 +20,7 @@ import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +31,9 @@ from typing import Any
 
 #: How often the parent samples the size of the file being written (s).
 POLL_S = 0.05
+#: How long the parent waits for a hung child's stack dump before it kills it anyway (s).
+DUMP_WAIT_S = 2.0
+_DUMP_SIGNAL = getattr(signal, "SIGUSR1", None)
 
 
 @dataclass(frozen=True)
@@ -88,9 +95,10 @@ class Child:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         full_env = dict(os.environ if env is None else env)
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, full_env.get("PYTHONPATH")]))
+        # Its own session, so a kill takes the writer's children (ffmpeg, sox) with it.
         self.proc = subprocess.Popen(
             [sys.executable, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=self._err, text=True, env=full_env,
+            stderr=self._err, text=True, env=full_env, start_new_session=os.name == "posix",
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -109,6 +117,7 @@ class Child:
         while True:
             elapsed = time.monotonic() - start
             if elapsed >= timeout:
+                self._dump_stack()
                 self.kill()
                 raise ChildHung(_hang(step, timeout, sizes, self.stderr()))
             try:
@@ -128,8 +137,26 @@ class Child:
         self._err.seek(0)
         return self._err.read()
 
+    def _dump_stack(self) -> None:
+        """Ask the running child for its stack and wait until it is on stderr."""
+        if _DUMP_SIGNAL is None or self.proc.poll() is not None:
+            return
+        before = self.stderr().count("most recent call first")
+        self.proc.send_signal(_DUMP_SIGNAL)
+        end = time.monotonic() + DUMP_WAIT_S
+        while time.monotonic() < end and self.proc.poll() is None:
+            if self.stderr().count("most recent call first") > before:
+                return
+            time.sleep(POLL_S / 5)
+
     def kill(self) -> None:
-        if self.proc.poll() is None:
+        """Kill the child and every process it started (its process group), then reap it."""
+        if os.name == "posix":
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the group outlives a child that exited
+            except (ProcessLookupError, PermissionError):
+                pass
+        elif self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
 
@@ -156,7 +183,8 @@ def _hang(step: str, timeout: float, sizes: list[tuple[float, int | None]], stde
     before = [s for t, s in sizes if t <= cut]
     earlier = before[-1] if before else None
     growing = final is not None and (earlier is None or final > earlier)
-    stack = stderr[stderr.find("Thread 0x"):] if "Thread 0x" in stderr else stderr[-4000:]
+    heads = [i for i in (stderr.find("Thread 0x"), stderr.find("Current thread 0x")) if i >= 0]
+    stack = stderr[min(heads):] if heads else stderr[-4000:]
     if "Timeout (" in stderr:
         stack = stderr[stderr.find("Timeout ("):]
     return Hang(step, timeout, growing, final, stack.strip())
@@ -173,6 +201,14 @@ def describe_error(e: BaseException) -> str:
 
 
 # -- the child side -----------------------------------------------------------------------------
+def enable_dumps() -> None:
+    """Print the Python stack on a crash, and every thread's stack when the parent sends
+    SIGUSR1 at its deadline. Call first thing in a child."""
+    faulthandler.enable()
+    if _DUMP_SIGNAL is not None:
+        faulthandler.register(_DUMP_SIGNAL, all_threads=True, chain=False)
+
+
 def arm(timeout: float) -> None:
     """Dump every thread's stack to stderr shortly before the parent gives up on this step."""
     margin = min(1.0, 0.25 * timeout)
@@ -190,11 +226,12 @@ def _main(spec_json: str) -> int:
     from qa.io.backends import get_backend
     from qa.io.formats import Format
 
-    faulthandler.enable()  # a crash in a native library still prints the Python stack
+    enable_dumps()
     spec = json.loads(spec_json)
-    arm(spec["timeout"])
     fmt = Format(**{**spec["format"], "accept": tuple(spec["format"]["accept"])})
     x = np.load(spec["npy"])
+    emit({"ready": True})  # the parent's clock for the write starts here, not at our start-up
+    arm(spec["timeout"])
     t0 = time.perf_counter()
     try:
         backend = get_backend(spec["backend"], allow_test=bool(spec.get("allow_test")))

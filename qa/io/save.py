@@ -14,7 +14,6 @@ import errno
 import os
 import tempfile
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
@@ -25,8 +24,12 @@ from qa.io.child import Child, ChildDied, ChildHung, Hang, describe_error
 from qa.io.formats import Format, format_for_path
 from qa.io.prepare import as_audio, validate
 from qa.io.verify import verify_file
+from qa.atomic import temporary_name
 from qa.errors import AudioQAError
 
+#: Seconds the timed save's child process may take to start (Python, numpy, the samples) before
+#: the writer's own ``timeout_s`` starts counting.
+STARTUP_TIMEOUT_S = 60.0
 #: Errors of the directory itself: no other backend can do better, so the save stops.
 _DIR_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR}
 
@@ -76,7 +79,8 @@ def save_audio(samples: Any, path: str | os.PathLike, sample_rate: int, *, subty
     """Save ``samples`` (Audio, numpy array or torch tensor, channels-first) to ``path``.
 
     The suffix picks the format (.wav .flac .mp3 .ogg .opus); ``subtype`` applies to WAV/FLAC.
-    ``backends`` is the order to try (default soundfile, scipy, torchaudio); with ``timeout_s``
+    ``backends`` is the order to try (default soundfile, scipy, torchaudio; a ``module:function``
+    name is a writer of your own, see :func:`qa.io.backends.get_backend`); with ``timeout_s``
     each attempt runs in a child process that is killed after that many seconds.
     ``allow_test_backends`` lets ``backends`` name the test-only writers of
     :data:`qa.io.backends.TEST_BACKENDS` (fault injection) without an environment variable.
@@ -122,9 +126,11 @@ def save_audio(samples: Any, path: str | os.PathLike, sample_rate: int, *, subty
 
 
 def _reserve(folder: str, target: str, fmt: Format, attempts: list[SaveAttempt], name: str) -> str:
-    """Create the temporary file (same directory, real suffix so suffix-driven writers pick the
-    right format); a directory that refuses it stops the save with a clear reason."""
-    tmp = os.path.join(folder, f".{os.path.basename(target)}.{uuid.uuid4().hex[:8]}.partial{fmt.suffix}")
+    """Create the temporary file (same directory; real suffix so suffix-driven writers pick the
+    right format; named by :func:`qa.atomic.temporary_name`, so a directory walk never takes an
+    interrupted save's leftover for audio); a directory that refuses it stops the save with a
+    clear reason."""
+    tmp = temporary_name(target, fmt.suffix)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         os.close(fd)
@@ -177,6 +183,7 @@ def _write_in_child(name: str, tmp: str, x: np.ndarray, sr: int, fmt: Format,
                 "format": asdict(fmt), "timeout": timeout_s, "allow_test": allow_test}
         with Child(["-m", "qa.io.child", json.dumps(spec)]) as child:
             try:
+                child.next_event(f"starting the {name} writer's process", STARTUP_TIMEOUT_S)
                 ev = child.next_event(f"save with {name}", timeout_s, watch=tmp)
             except ChildHung as e:
                 return SaveAttempt(name, "hung", e.hang.describe(), hang=e.hang)

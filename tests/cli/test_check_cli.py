@@ -124,3 +124,11 @@ def test_measure_prints_metrics(tmp_path):
     x, _ = sf.read(good)
     assert m["sample_peak_dbfs"] == pytest.approx(20 * np.log10(np.abs(x).max()), abs=1e-6)
     assert m["nonfinite_count"] == 0
+
+
+def test_folder_without_audio_is_a_usage_error_not_a_pass(tmp_path):
+    (tmp_path / "notes.txt").write_text("no audio here")
+    r = run_cli("check", str(tmp_path), "--json", str(tmp_path / "r.json"))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"no audio files found under {tmp_path} (looked for .aif, .aifc" in r.stderr
+    assert not (tmp_path / "r.json").exists()  # no report that says PASS over nothing

@@ -40,3 +40,50 @@ def test_read_only_output_dir_exit_2(tmp_path):
     assert r.returncode == 2
     assert f"{ro} cannot be written: PermissionError: Operation not permitted" in r.stdout
     assert "every save there will fail" in r.stdout
+
+
+def _doctor_with_broken_torchcodec(tmp_path, *args):
+    """The doctor with a TorchCodec that cannot load (as on a machine without a shared FFmpeg)."""
+    import os
+    import sys
+
+    from tests.conftest import ROOT
+
+    stub = tmp_path / "stub" / "torchcodec"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise RuntimeError('Could not load libtorchcodec (test stub)')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "stub"), str(ROOT)])}
+    r = subprocess.run([sys.executable, "-m", "qa", "doctor", "--output-dir", str(tmp_path), "--backends",
+                        "soundfile", "torchaudio", "--formats", "wav", "--json", "-", *args],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    rep = json.loads(r.stdout)
+    return r, rep, {i["path"]: i for i in rep["items"]}
+
+
+def test_broken_optional_backend_warns_with_the_fix(tmp_path):
+    r, rep, items = _doctor_with_broken_torchcodec(tmp_path)
+    assert r.returncode == 0, r.stderr
+    ta = items["torchaudio"]
+    avail = ta["checks"][0]
+    assert ta["required"] is False and items["soundfile"]["required"] is True
+    assert avail["status"] == "warn" and rep["status"] == "warn"
+    assert avail["message"].startswith("optional backend torchaudio: torchaudio is installed but cannot be used")
+    assert "shared FFmpeg" in avail["hint"] and "does not save through torchaudio" in avail["hint"]
+    assert "Broken but optional" in rep["diagnosis"] and "torchaudio" in rep["diagnosis"]
+
+
+def test_broken_required_backend_fails(tmp_path):
+    r, rep, items = _doctor_with_broken_torchcodec(tmp_path, "--require", "torchaudio")
+    assert r.returncode == 1
+    ta = items["torchaudio"]
+    assert ta["required"] is True and ta["checks"][0]["status"] == "fail"
+    assert items["soundfile"]["required"] is False
+
+
+def test_required_backends_from_the_config(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.audio-qa.doctor]\nrequire = ["torchaudio", "soundfile"]\n')
+    r, rep, items = _doctor_with_broken_torchcodec(tmp_path)
+    assert r.returncode == 1 and items["torchaudio"]["checks"][0]["status"] == "fail"
+    (tmp_path / "pyproject.toml").write_text('[tool.audio-qa.doctor]\nrequire = ["nosuch"]\n')
+    r = run_cli("doctor", "--backends", "soundfile", cwd=tmp_path)
+    assert r.returncode == 2 and "[tool.audio-qa.doctor] require: unknown backend(s) nosuch" in r.stderr

@@ -67,3 +67,17 @@ def test_unusable_inputs_exit_2(tmp_path):
     r = run_cli("gate", "r.json", "--baseline", "b.json", cwd=tmp_path)
     assert r.returncode == 2 and "baseline b.json: schema is None" in r.stderr
     assert not (tmp_path / "b.json.prev").exists()
+
+
+def test_gate_that_compares_nothing_is_a_usage_error(tmp_path):
+    _check(tmp_path)
+    r = run_cli("gate", "r.json", "--baseline", "base.json", "--update", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "other").mkdir()
+    (tmp_path / "song.wav").rename(tmp_path / "other" / "song.wav")
+    r = run_cli("check", "other/song.wav", "--json", "moved.json", cwd=tmp_path)
+    r = run_cli("gate", "moved.json", "--baseline", "base.json", "--allow-missing", cwd=tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "gate compared nothing: moved.json (1 items) and the baseline base.json (1 items) have " \
+           "no item in common" in r.stderr
+    assert "PASS" not in r.stdout

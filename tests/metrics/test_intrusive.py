@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from qa.audio import Audio
+from qa.loading import load_audio
 from qa.codecs import SoundfileCodec, parse_codec
 from qa.metrics.intrusive import (METRIC_NAMES, align, compare, seg_snr_db, si_sdr_db, snr_db,
                                   stoi)
@@ -25,7 +26,7 @@ def _noise(n: int, seed: int = 0, channels: int = 1) -> np.ndarray:
 
 
 def _load(reference, rel: str) -> Audio:
-    return Audio.from_file(reference / rel)
+    return load_audio(reference / rel)
 
 
 # -- published values --------------------------------------------------------------------------

@@ -66,9 +66,10 @@ def test_save_hang_is_cut_by_the_child_timeout(tmp_path):
         checks["save_timeout"]["message"]
     stall = save["stall"]
     assert stall["state"] == "stalled" and stall["bytes_written"] == 4096 and stall["budget_s"] == 3
-    assert stall["source"] == "save_audio child process (test_stall)" and "watchdog" not in stall
+    assert stall["source"] == "save_audio child process (audioqa_pipeline.writers:stalled_writer)"
+    assert "watchdog" not in stall
     stack = stall["threads"][0]["stack"]
-    assert any(line.endswith("in _test_stall") for line in stack), stack
+    assert any(line.endswith("in stalled_writer") for line in stack), stack
     assert 3 <= save["seconds"] < 3 + 10  # cut by the writer's timeout, inside the stage budget
     assert item["path"] == "pop_en_10s" and list(tmp_path.iterdir()) == []  # nothing half-written
 
@@ -79,7 +80,8 @@ def test_truncated_write_caught_by_read_back(tmp_path):
     msg = checks["save_roundtrip"]["message"]
     assert checks["save_roundtrip"]["status"] == "fail"
     # 10 s = 216 latent frames x 2048 samples = 442368 frames; 60 % of its 4-byte frames remain
-    assert "test_truncate: failed (read back 265420 frames, expected 442368)" in msg, msg
+    assert "audioqa_pipeline.writers:truncating_writer: failed (read back 265420 frames, expected 442368)" \
+        in msg, msg
     assert list(tmp_path.iterdir()) == []  # the bad temporary file was removed, never renamed in
 
 
