@@ -37,9 +37,9 @@ def context_from_config(cfg) -> CheckContext:
 
 def run(args: argparse.Namespace) -> int:
     cfg = common.config_from_args(args)
-    common.check_writable(args.json)
     ctx = context_from_config(cfg)
     paths = iter_audio_paths(args.paths)
+    common.check_outputs(args, inputs=[*args.paths, *paths])
     missing = [p for p in args.paths if not os.path.exists(p)]
     items = list(_check_all(paths, ctx, cfg.jobs))
     report = Report(tuple(items), environment=common.environment())

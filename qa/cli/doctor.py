@@ -43,7 +43,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    common.check_writable(args.json)
+    common.check_outputs(args)
     names = args.backends or [n for n in BACKENDS if not n.startswith("test_")]
     unknown = [n for n in names if n not in BACKENDS]
     if unknown:
