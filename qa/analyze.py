@@ -15,7 +15,7 @@ def unreadable_item(err: AudioReadError, kind: str = "file") -> ItemResult:
     return ItemResult(
         kind=kind,
         path=err.path,
-        checks=(CheckResult("readable", "fail", f"{err.path}: {err.detail}", hint=err.hint),),
+        checks=(CheckResult("readable", "fail", str(err), hint=err.hint),),
         notes=(f"not measured: {err.detail}",),
     )
 

@@ -8,14 +8,16 @@ that stops at the data actually present, so a lying header cannot make us alloca
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from qa.audio import Audio, Provenance
+from qa.results import shown
 from qa.wavheader import inspect_wav
 from qa.errors import AudioQAError
 
@@ -34,6 +36,8 @@ HINTS = {
     "missing": "check the path; directories are walked, globs are expanded by the shell",
     "directory": "pass the audio files, or a directory to walk it",
     "not_regular": "pass a regular file; reading a FIFO or device could block forever",
+    "bad_link": "fix or remove the symbolic link; it does not lead to a regular file",
+    "bad_path": "move or rename the file to a shorter path",
     "permission": "make the file readable (chmod) or run as a user who can read it",
     "empty": "the writer produced nothing; check the save step (see `audio-qa doctor`)",
     "not_audio": "pass WAV, FLAC, MP3, OGG (Vorbis/Opus), AIFF or another format libsndfile reads",
@@ -54,7 +58,7 @@ class AudioReadError(AudioQAError):
         self.kind = kind
         self.detail = detail
         self.hint = HINTS.get(kind, "")
-        super().__init__(f"{path}: {detail}")
+        super().__init__(f"{shown(path)}: {detail}")
 
 
 @dataclass(frozen=True)
@@ -86,11 +90,7 @@ def load_audio(path: str | os.PathLike) -> Audio:
     except OSError as e:
         raise AudioReadError(p, "corrupt", f"cannot be read: {e.strerror or e}") from None
 
-    try:
-        sfile = sf.SoundFile(p)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise AudioReadError(p, "not_audio", f"not a readable audio file ({_sf_reason(e)})") from None
-    with sfile:
+    with _open_soundfile(p) as sfile:
         info = FileInfo(sfile.format, sfile.subtype, sfile.samplerate, sfile.channels, sfile.frames)
         _check_info(p, info)
         data = _read_blocks(p, sfile, info)
@@ -109,24 +109,95 @@ def load_audio(path: str | os.PathLike) -> Audio:
     return Audio(samples, int(info.sample_rate), prov)
 
 
-def _check_path(p: str) -> int:
+@contextmanager
+def _open_soundfile(p: str):
+    """libsndfile's view of ``p``, opened through a descriptor of our own: no limit of 1,024
+    bytes on the path, any bytes in the name, and the file that was checked is the one read."""
+    import soundfile as sf
+
     try:
-        st = os.stat(p)
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise _path_error(p, e) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for a FIFO since it was checked
+            raise AudioReadError(p, "not_regular", "is no longer a regular file")
+        try:
+            sfile = sf.SoundFile(fd, closefd=False)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
+            raise AudioReadError(p, "not_audio", f"not a readable audio file ({_sf_reason(e)})") from None
+        with sfile:
+            yield sfile
+    finally:
+        os.close(fd)
+
+
+def _check_path(p: str) -> int:
+    """The size of regular file ``p``; every other kind of entry is refused by its name, and
+    a symbolic link only followed to a regular file (never to a device, FIFO or socket)."""
+    try:
+        lst = os.lstat(p)
     except FileNotFoundError:
         raise AudioReadError(p, "missing", "no such file") from None
     except PermissionError:
         raise AudioReadError(p, "permission", "permission denied") from None
     except OSError as e:
-        raise AudioReadError(p, "missing", f"cannot be accessed: {e.strerror or e}") from None
+        raise _path_error(p, e) from None
+    st = lst
+    if stat.S_ISLNK(lst.st_mode):
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            raise AudioReadError(p, "bad_link", f"dangling symlink (to {_link_target(p)}, which "
+                                 "does not exist)") from None
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise AudioReadError(p, "bad_link", "symlink loop: the link leads back to "
+                                     "itself") from None
+            raise _path_error(p, e) from None
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            raise AudioReadError(p, "bad_link", f"a symlink to {_link_target(p)}, "
+                                 f"{_kind_of(st.st_mode)}: not followed")
     if stat.S_ISDIR(st.st_mode):
+        if not os.access(p, os.R_OK | os.X_OK):
+            raise AudioReadError(p, "permission", "a folder that cannot be read (permission "
+                                 "denied): the files in it were not checked")
+        if os.path.splitext(p)[1].lower() in AUDIO_SUFFIXES:
+            raise AudioReadError(p, "directory", "a folder named like audio, not an audio file")
         raise AudioReadError(p, "directory", "is a directory, not an audio file")
     if not stat.S_ISREG(st.st_mode):
-        raise AudioReadError(p, "not_regular", "is not a regular file (a FIFO, socket or device)")
+        raise AudioReadError(p, "not_regular", f"{_kind_of(st.st_mode)} skipped: not a regular file")
     if st.st_size == 0:
         raise AudioReadError(p, "empty", "is empty (0 bytes)")
     if not os.access(p, os.R_OK):
         raise AudioReadError(p, "permission", "permission denied")
     return int(st.st_size)
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "not a regular file"
+
+
+def _link_target(p: str) -> str:
+    try:
+        return shown(os.readlink(p))
+    except OSError:
+        return "an unreadable target"
+
+
+def _path_error(p: str, e: OSError) -> AudioReadError:
+    if e.errno == errno.ENAMETOOLONG:
+        return AudioReadError(p, "bad_path", f"the path ({len(os.fsencode(p))} bytes) or one of "
+                              "its names is longer than the file system allows")
+    if e.errno == errno.ELOOP:
+        return AudioReadError(p, "bad_link", "symlink loop in the path")
+    return AudioReadError(p, "missing", f"cannot be accessed: {e.strerror or e}")
 
 
 def _check_info(p: str, info: FileInfo) -> None:
@@ -195,19 +266,43 @@ def _dtype_of_subtype(subtype: str) -> str:
 
 
 def iter_audio_paths(paths: list[str]) -> list[str]:
-    """Expand directories (walked, sorted) into the audio files below them; files and missing
-    paths are kept as given so that each still gets its own result."""
+    """Expand directories (walked, sorted) into the entries below them named like audio; files
+    and missing paths are kept as given so that each still gets its own result.
+
+    The walk is iterative (a folder 1,000 levels deep is no recursion) and never follows a
+    symbolic link to a folder (no loop). Every entry named like audio is kept whatever it is (a
+    FIFO, a socket, a folder, a dangling link), and so is a folder that cannot be listed, so the
+    loader gives each its ``readable`` item instead of it vanishing from the run."""
     out: list[str] = []
     for p in paths:
         if os.path.isdir(p):
-            found = sorted(
-                str(f) for f in Path(p).rglob("*")
-                if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES
-            )
-            out.extend(found)
+            out.extend(sorted(_walk(p)))
         else:
             out.append(p)
     return out
+
+
+def _walk(top: str) -> list[str]:
+    found: list[str] = []
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            found.append(folder)  # its item says why it cannot be read
+            continue
+        for e in entries:
+            try:
+                is_dir = e.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                stack.append(e.path)
+            if os.path.splitext(e.name)[1].lower() in AUDIO_SUFFIXES:
+                found.append(e.path)
+    return found
 
 
 #: File endings picked up when a directory is walked.

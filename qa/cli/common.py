@@ -13,7 +13,7 @@ from qa.atomic import Staged
 from qa.config import ConfigError, RunConfig, build_config
 from qa.profiles import profile_names
 from qa.errors import AudioQAError, OutputError
-from qa.results import ItemResult, Report
+from qa.results import ItemResult, Report, shown
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -217,7 +217,7 @@ def exit_status(items: Iterable[ItemResult], *, strict: bool, usage_error: bool 
 
 def progress(i: int, n: int, text: str) -> None:
     if n > 1:
-        print(f"[{i}/{n}] {text}", file=sys.stderr, flush=True)
+        print(f"[{i}/{n}] {shown(text)}", file=sys.stderr, flush=True)
 
 
 def run_guarded(fn, args: argparse.Namespace) -> int:
