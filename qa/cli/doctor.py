@@ -22,7 +22,8 @@ from qa.results import Report
 #: plus TorchCodec measured 3-6 s here with two busy cores; 15 s leaves room for a cold disk
 #: cache without letting a real hang pass.
 DEFAULT_TIMEOUT_S = 15.0
-_SYMBOL = {"ok": "ok", "wrong_subtype": "wrong subtype", "failed": "FAILED", "hung": "HUNG"}
+_SYMBOL = {"ok": "ok", "wrong_subtype": "wrong subtype", "failed": "FAILED", "hung": "HUNG",
+           "not_tried": "not tried"}
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -91,6 +92,7 @@ class Child:
         self.proc = subprocess.Popen(
             [sys.executable, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=self._err, text=True, env=full_env,
+            start_new_session=True,  # its own process group: a kill reaches the tools it runs
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -129,8 +131,12 @@ class Child:
         return self._err.read()
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
+        """Kill the child's whole process group (an ``ffmpeg`` it started hangs with it), even
+        when the child itself has exited, then reap the child."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # the group is gone
         self.proc.wait()
 
     def __enter__(self) -> "Child":
