@@ -18,11 +18,15 @@ import numpy as np
 
 from qa.audio import Audio, Provenance
 from qa.results import shown
+from qa.containers import inspect_container
 from qa.wavheader import inspect_wav
 from qa.errors import AudioQAError
 
 #: Refuse files that would need more than this many samples (2**31 float32 = 8 GiB) in memory.
 MAX_SAMPLES = 2**31
+#: Default decode budget (MiB of decoded samples per file; see :func:`decode_budget`). The
+#: checks then need about 4x this in working memory, so the default keeps a check under 2 GB.
+DECODE_BUDGET_MB = 512
 #: Sample rates outside this range are damaged headers, not audio (Hz).
 MIN_RATE, MAX_RATE = 1000, 1_536_000
 #: libsndfile's own channel limit.
@@ -83,8 +87,10 @@ def load_audio(path: str | os.PathLike) -> Audio:
             head = f.read(12)
             if head[:4] in (b"RIFF", b"RF64") and len(head) >= 12 and head[8:12] == b"WAVE":
                 problem = inspect_wav(f, size)
-                if problem is not None:
-                    raise AudioReadError(p, problem.kind, problem.message)
+            else:
+                problem = inspect_container(f, size)
+            if problem is not None:
+                raise AudioReadError(p, problem.kind, problem.message)
     except PermissionError:
         raise AudioReadError(p, "permission", "permission denied") from None
     except OSError as e:
@@ -92,7 +98,7 @@ def load_audio(path: str | os.PathLike) -> Audio:
 
     with _open_soundfile(p) as sfile:
         info = FileInfo(sfile.format, sfile.subtype, sfile.samplerate, sfile.channels, sfile.frames)
-        _check_info(p, info)
+        _check_info(p, info, size)
         data = _read_blocks(p, sfile, info)
     subtype = info.subtype
     if data.shape[0] == 0:
@@ -200,7 +206,21 @@ def _path_error(p: str, e: OSError) -> AudioReadError:
     return AudioReadError(p, "missing", f"cannot be accessed: {e.strerror or e}")
 
 
-def _check_info(p: str, info: FileInfo) -> None:
+def decode_budget() -> int:
+    """Bytes one file's decoded samples may take: ``AUDIO_QA_DECODE_BUDGET_MB`` (MiB) or
+    :data:`DECODE_BUDGET_MB`. Checked against the declared length before anything is allocated."""
+    raw = os.environ.get("AUDIO_QA_DECODE_BUDGET_MB")
+    try:
+        mb = float(raw) if raw else DECODE_BUDGET_MB
+    except ValueError:
+        mb = DECODE_BUDGET_MB
+    return int(mb * 2**20) if mb > 0 else int(DECODE_BUDGET_MB * 2**20)
+
+
+def _check_info(p: str, info: FileInfo, size: int) -> None:
+    if info.format == "RAW":
+        raise AudioReadError(p, "not_audio", "has no audio header: libsndfile would read its bytes "
+                             "as headerless raw samples of a guessed format")
     if not (MIN_RATE <= info.sample_rate <= MAX_RATE):
         raise AudioReadError(
             p, "bad_header",
@@ -216,6 +236,14 @@ def _check_info(p: str, info: FileInfo) -> None:
         )
     if info.frames == 0:
         raise AudioReadError(p, "no_frames", "contains 0 frames of audio")
+    need = info.frames * info.channels * (8 if info.subtype in _FLOAT64_SUBTYPES else 4)
+    budget = decode_budget()
+    if need > budget:
+        raise AudioReadError(
+            p, "too_large",
+            f"declares {info.frames} frames x {info.channels} channels ({info.frames / info.sample_rate:.0f} s "
+            f"from {size} bytes): decoding needs {need / 2**20:.0f} MiB, more than the decode budget "
+            f"of {budget / 2**20:.0f} MiB (AUDIO_QA_DECODE_BUDGET_MB raises it)")
 
 
 def _read_blocks(p: str, sfile, info: FileInfo) -> np.ndarray:
