@@ -78,8 +78,10 @@ def run_pipeline(scenario: Scenario, out_dir: str, probe: Probe, opts: RunOption
     with probe.stage("to_pcm", kind="pcm", layout="channels_first", rank=2, sample_rate=SAMPLE_RATE) as s:
         pcm = s.record(hooks.to_pcm(out, lambda x: (x.clamp(-1, 1) * 32767).round().to(torch.int16)))
     os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"{scenario.name}{'_' + fault.name if fault else ''}.wav")
+    path = output_path(out_dir, f"{scenario.name}{'_' + fault.name if fault else ''}", notes)
     written, rate = _save(pcm, path, probe, opts, hooks)
+    if written:
+        record_output(path)
     seconds = time.perf_counter() - t_start
     return RunOutput(scenario, path if written else None, written, rate, tuple(seams), fault, notes, seconds)
 
@@ -167,6 +169,44 @@ def _save(pcm, path: str, probe: Probe, opts: RunOptions, hooks: Hooks) -> tuple
         if outcome.stall is not None:
             s.stalled(outcome.stall)
     return outcome.written, rate
+
+
+#: One name a line: the files of an output folder that audio-qa wrote (and may replace).
+LEDGER = ".audio-qa-outputs"
+
+
+def output_path(out_dir: str, stem: str, notes: list[str]) -> str:
+    """``out_dir/stem.wav``, unless a file of that name exists that audio-qa did not write
+    (not in the folder's :data:`LEDGER`): then a free name beside it (``stem-2.wav``, ...)
+    with a note, so that a run never replaces a file the user owns."""
+    made = _ledger(out_dir)
+    path = os.path.join(out_dir, f"{stem}.wav")
+    k = 1
+    while os.path.lexists(path) and os.path.basename(path) not in made:
+        k += 1
+        path = os.path.join(out_dir, f"{stem}-{k}.wav")
+    if k > 1:
+        notes.append(f"{os.path.join(out_dir, stem + '.wav')} exists and was not written by "
+                     f"audio-qa: the output was written beside it as {path}")
+    return path
+
+
+def record_output(path: str) -> None:
+    """Add ``path`` to its folder's ledger of files audio-qa wrote."""
+    from qa.atomic import write_atomic
+
+    folder, name = os.path.split(path)
+    made = _ledger(folder)
+    if name not in made:
+        write_atomic(os.path.join(folder, LEDGER), "".join(f"{n}\n" for n in sorted(made | {name})))
+
+
+def _ledger(folder: str) -> set[str]:
+    try:
+        with open(os.path.join(folder, LEDGER), encoding="utf-8") as f:
+            return {line.rstrip("\n") for line in f if line.strip()}
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return set()
 
 
 def _decode(dec, latent, chunked: bool, overlap: int):

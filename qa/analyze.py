@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qa.audio import Audio
 from qa.checks import CheckContext, run_file_checks
+from qa.checks.engine import error_check
 from qa.loading import AudioReadError, load_audio
 from qa.measure import Measurements
 from qa.results import CheckResult, ItemResult
@@ -14,9 +15,32 @@ def unreadable_item(err: AudioReadError, kind: str = "file") -> ItemResult:
     return ItemResult(
         kind=kind,
         path=err.path,
-        checks=(CheckResult("readable", "fail", f"{err.path}: {err.detail}", hint=err.hint),),
+        checks=(CheckResult("readable", "fail", str(err), hint=err.hint),),
         notes=(f"not measured: {err.detail}",),
     )
+
+
+def error_item(path: str, e: Exception, kind: str = "file") -> ItemResult:
+    """The item of a file whose measurement raised: one ``internal`` check with status
+    ``error`` naming the exception and where it happened, so the rest of the run goes on."""
+    return ItemResult(kind=kind, path=path,
+                      checks=(error_check("internal", e, "measuring this file failed"),),
+                      notes=(f"not measured: {type(e).__name__} inside audio-qa",))
+
+
+def guarded(path: str, build, kind: str = "file") -> ItemResult:
+    """``build()`` -> ItemResult, where an unreadable file is its ``readable`` item and any other
+    exception (a bug, or memory exhausted) is this file's ``error`` item instead of the end of
+    the run. The item is serialized once here so that a value JSON cannot carry is found now,
+    for this file, not when the whole report is written."""
+    try:
+        item = build()
+        item.to_dict()
+        return item
+    except AudioReadError as e:
+        return unreadable_item(e, kind)
+    except Exception as e:  # one file's failure never costs the run: it becomes its item
+        return error_item(path, e, kind)
 
 
 def check_audio(audio: Audio, ctx: CheckContext, *, path: str | None = None, kind: str = "file",
@@ -40,20 +64,16 @@ def check_audio(audio: Audio, ctx: CheckContext, *, path: str | None = None, kin
 
 def check_path(path: str, ctx: CheckContext) -> ItemResult:
     """Load and check one file; an unreadable file is a result, not an exception."""
-    try:
-        audio = load_audio(path)
-    except AudioReadError as e:
-        return unreadable_item(e)
-    return check_audio(audio, ctx, path=path)
+    return guarded(path, lambda: check_audio(load_audio(path), ctx, path=path))
 
 
 def measure_path(path: str, *, series: bool = False) -> ItemResult:
     """Every metric of one file, without checks other than ``readable``. ``series`` adds the
     momentary and short-term loudness series (``momentary_series``, ``short_term_series``)."""
-    try:
-        audio = load_audio(path)
-    except AudioReadError as e:
-        return unreadable_item(e)
+    return guarded(path, lambda: _measure_audio(load_audio(path), path, series))
+
+
+def _measure_audio(audio: Audio, path: str, series: bool) -> ItemResult:
     m = Measurements(audio).compute_all()
     metrics = m.metrics()
     if series:

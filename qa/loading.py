@@ -8,20 +8,26 @@ that stops at the data actually present, so a lying header cannot make us alloca
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from qa.atomic import is_temporary
 from qa.audio import Audio, Provenance
+from qa.results import shown
+from qa.containers import inspect_container
 from qa.wavheader import inspect_wav
 from qa.errors import AudioQAError
 
 #: Refuse files that would need more than this many samples (2**31 float32 = 8 GiB) in memory.
 MAX_SAMPLES = 2**31
+#: Default decode budget (MiB of decoded samples per file; see :func:`decode_budget`). The
+#: checks then need about 4x this in working memory, so the default keeps a check under 2 GB.
+DECODE_BUDGET_MB = 512
 #: Sample rates outside this range are damaged headers, not audio (Hz).
 MIN_RATE, MAX_RATE = 1000, 1_536_000
 #: libsndfile's own channel limit.
@@ -35,6 +41,8 @@ HINTS = {
     "missing": "check the path; directories are walked, globs are expanded by the shell",
     "directory": "pass the audio files, or a directory to walk it",
     "not_regular": "pass a regular file; reading a FIFO or device could block forever",
+    "bad_link": "fix or remove the symbolic link; it does not lead to a regular file",
+    "bad_path": "move or rename the file to a shorter path",
     "permission": "make the file readable (chmod) or run as a user who can read it",
     "empty": "the writer produced nothing; check the save step (see `audio-qa doctor`)",
     "not_audio": "pass WAV, FLAC, MP3, OGG (Vorbis/Opus), AIFF or another format libsndfile reads",
@@ -55,7 +63,7 @@ class AudioReadError(AudioQAError):
         self.kind = kind
         self.detail = detail
         self.hint = HINTS.get(kind, "")
-        super().__init__(f"{path}: {detail}")
+        super().__init__(f"{shown(path)}: {detail}")
 
 
 @dataclass(frozen=True)
@@ -80,20 +88,18 @@ def load_audio(path: str | os.PathLike) -> Audio:
             head = f.read(12)
             if head[:4] in (b"RIFF", b"RF64") and len(head) >= 12 and head[8:12] == b"WAVE":
                 problem = inspect_wav(f, size)
-                if problem is not None:
-                    raise AudioReadError(p, problem.kind, problem.message)
+            else:
+                problem = inspect_container(f, size)
+            if problem is not None:
+                raise AudioReadError(p, problem.kind, problem.message)
     except PermissionError:
         raise AudioReadError(p, "permission", "permission denied") from None
     except OSError as e:
         raise AudioReadError(p, "corrupt", f"cannot be read: {e.strerror or e}") from None
 
-    try:
-        sfile = sf.SoundFile(p)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise AudioReadError(p, "not_audio", f"not a readable audio file ({_sf_reason(e)})") from None
-    with sfile:
+    with _open_soundfile(p) as sfile:
         info = FileInfo(sfile.format, sfile.subtype, sfile.samplerate, sfile.channels, sfile.frames)
-        _check_info(p, info)
+        _check_info(p, info, size)
         data = _read_blocks(p, sfile, info)
     subtype = info.subtype
     if data.shape[0] == 0:
@@ -110,19 +116,64 @@ def load_audio(path: str | os.PathLike) -> Audio:
     return Audio(samples, int(info.sample_rate), prov)
 
 
-def _check_path(p: str) -> int:
+@contextmanager
+def _open_soundfile(p: str):
+    """libsndfile's view of ``p``, opened through a descriptor of our own: no limit of 1,024
+    bytes on the path, any bytes in the name, and the file that was checked is the one read."""
+    import soundfile as sf
+
     try:
-        st = os.stat(p)
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise _path_error(p, e) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for a FIFO since it was checked
+            raise AudioReadError(p, "not_regular", "is no longer a regular file")
+        try:
+            sfile = sf.SoundFile(fd, closefd=False)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
+            raise AudioReadError(p, "not_audio", f"not a readable audio file ({_sf_reason(e)})") from None
+        with sfile:
+            yield sfile
+    finally:
+        os.close(fd)
+
+
+def _check_path(p: str) -> int:
+    """The size of regular file ``p``; every other kind of entry is refused by its name, and
+    a symbolic link only followed to a regular file (never to a device, FIFO or socket)."""
+    try:
+        lst = os.lstat(p)
     except FileNotFoundError:
         raise AudioReadError(p, "missing", "no such file") from None
     except PermissionError:
         raise AudioReadError(p, "permission", "permission denied") from None
     except OSError as e:
-        raise AudioReadError(p, "missing", f"cannot be accessed: {e.strerror or e}") from None
+        raise _path_error(p, e) from None
+    st = lst
+    if stat.S_ISLNK(lst.st_mode):
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            raise AudioReadError(p, "bad_link", f"dangling symlink (to {_link_target(p)}, which "
+                                 "does not exist)") from None
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise AudioReadError(p, "bad_link", "symlink loop: the link leads back to "
+                                     "itself") from None
+            raise _path_error(p, e) from None
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            raise AudioReadError(p, "bad_link", f"a symlink to {_link_target(p)}, "
+                                 f"{_kind_of(st.st_mode)}: not followed")
     if stat.S_ISDIR(st.st_mode):
+        if not os.access(p, os.R_OK | os.X_OK):
+            raise AudioReadError(p, "permission", "a folder that cannot be read (permission "
+                                 "denied): the files in it were not checked")
+        if os.path.splitext(p)[1].lower() in AUDIO_SUFFIXES:
+            raise AudioReadError(p, "directory", "a folder named like audio, not an audio file")
         raise AudioReadError(p, "directory", "is a directory, not an audio file")
     if not stat.S_ISREG(st.st_mode):
-        raise AudioReadError(p, "not_regular", "is not a regular file (a FIFO, socket or device)")
+        raise AudioReadError(p, "not_regular", f"{_kind_of(st.st_mode)} skipped: not a regular file")
     if st.st_size == 0:
         raise AudioReadError(p, "empty", "is empty (0 bytes)")
     if not os.access(p, os.R_OK):
@@ -130,7 +181,47 @@ def _check_path(p: str) -> int:
     return int(st.st_size)
 
 
-def _check_info(p: str, info: FileInfo) -> None:
+def _kind_of(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "not a regular file"
+
+
+def _link_target(p: str) -> str:
+    try:
+        return shown(os.readlink(p))
+    except OSError:
+        return "an unreadable target"
+
+
+def _path_error(p: str, e: OSError) -> AudioReadError:
+    if e.errno == errno.ENAMETOOLONG:
+        return AudioReadError(p, "bad_path", f"the path ({len(os.fsencode(p))} bytes) or one of "
+                              "its names is longer than the file system allows")
+    if e.errno == errno.ELOOP:
+        return AudioReadError(p, "bad_link", "symlink loop in the path")
+    return AudioReadError(p, "missing", f"cannot be accessed: {e.strerror or e}")
+
+
+def decode_budget() -> int:
+    """Bytes one file's decoded samples may take: ``AUDIO_QA_DECODE_BUDGET_MB`` (MiB) or
+    :data:`DECODE_BUDGET_MB`. Checked against the declared length before anything is allocated."""
+    raw = os.environ.get("AUDIO_QA_DECODE_BUDGET_MB")
+    try:
+        mb = float(raw) if raw else DECODE_BUDGET_MB
+    except ValueError:
+        mb = DECODE_BUDGET_MB
+    return int(mb * 2**20) if mb > 0 else int(DECODE_BUDGET_MB * 2**20)
+
+
+def _check_info(p: str, info: FileInfo, size: int) -> None:
+    if info.format == "RAW":
+        raise AudioReadError(p, "not_audio", "has no audio header: libsndfile would read its bytes "
+                             "as headerless raw samples of a guessed format")
     if not (MIN_RATE <= info.sample_rate <= MAX_RATE):
         raise AudioReadError(
             p, "bad_header",
@@ -146,6 +237,14 @@ def _check_info(p: str, info: FileInfo) -> None:
         )
     if info.frames == 0:
         raise AudioReadError(p, "no_frames", "contains 0 frames of audio")
+    need = info.frames * info.channels * (8 if info.subtype in _FLOAT64_SUBTYPES else 4)
+    budget = decode_budget()
+    if need > budget:
+        raise AudioReadError(
+            p, "too_large",
+            f"declares {info.frames} frames x {info.channels} channels ({info.frames / info.sample_rate:.0f} s "
+            f"from {size} bytes): decoding needs {need / 2**20:.0f} MiB, more than the decode budget "
+            f"of {budget / 2**20:.0f} MiB (AUDIO_QA_DECODE_BUDGET_MB raises it)")
 
 
 def _read_blocks(p: str, sfile, info: FileInfo) -> np.ndarray:
@@ -196,20 +295,43 @@ def _dtype_of_subtype(subtype: str) -> str:
 
 
 def iter_audio_paths(paths: list[str]) -> list[str]:
-    """Expand directories (walked, sorted) into the audio files below them, skipping the
-    temporaries of unfinished writes (:func:`qa.atomic.is_temporary`); files and missing paths
-    are kept as given so that each still gets its own result."""
+    """Expand directories (walked, sorted) into the entries below them named like audio; files
+    and missing paths are kept as given so that each still gets its own result.
+
+    The walk is iterative (a folder 1,000 levels deep is no recursion) and never follows a
+    symbolic link to a folder (no loop). Every entry named like audio is kept whatever it is (a
+    FIFO, a socket, a folder, a dangling link), and so is a folder that cannot be listed, so the
+    loader gives each its ``readable`` item instead of it vanishing from the run."""
     out: list[str] = []
     for p in paths:
         if os.path.isdir(p):
-            found = sorted(
-                str(f) for f in Path(p).rglob("*")
-                if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES and not is_temporary(f.name)
-            )
-            out.extend(found)
+            out.extend(sorted(_walk(p)))
         else:
             out.append(p)
     return out
+
+
+def _walk(top: str) -> list[str]:
+    found: list[str] = []
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            found.append(folder)  # its item says why it cannot be read
+            continue
+        for e in entries:
+            try:
+                is_dir = e.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                stack.append(e.path)
+            if os.path.splitext(e.name)[1].lower() in AUDIO_SUFFIXES and not is_temporary(e.name):
+                found.append(e.path)  # an unfinished write's temporary is not an input
+    return found
 
 
 #: File endings picked up when a directory is walked.

@@ -8,7 +8,10 @@ New groups register in :data:`METRIC_GROUPS`; checks read them as ``m.group("lev
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
+
+import numpy as np
 
 from qa.audio import Audio
 from qa.metrics.content import content_metrics, seam_metrics
@@ -71,7 +74,7 @@ class Measurements:
         out: dict[str, Any] = {}
         for name in METRIC_GROUPS:
             if name in self._done:
-                out.update(self._done[name].to_metrics())
+                out.update(_finite_metrics(self._done[name].to_metrics())[0])
         return out
 
     def notes(self) -> list[str]:
@@ -79,4 +82,18 @@ class Measurements:
         for name in METRIC_GROUPS:
             if name in self._done:
                 out.extend(getattr(self._done[name], "notes", ()) or ())
+                out.extend(_finite_metrics(self._done[name].to_metrics())[1])
         return out
+
+
+def _finite_metrics(metrics: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The last guard of "a metric that cannot be computed is null with a note": a NaN or an
+    infinity that escaped a metric function becomes None, and the note names it."""
+    out, notes = {}, []
+    for k, v in metrics.items():
+        if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+            notes.append(f"{k}: n/a, the computation gave {v} (the samples are out of range "
+                         "for it; see the finite and clipping checks)")
+            v = None
+        out[k] = v
+    return out, notes

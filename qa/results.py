@@ -42,9 +42,9 @@ class CheckResult:
         d["value"] = _num(self.value)
         d["threshold"] = _num(self.threshold)
         d["unit"] = self.unit
-        d["message"] = self.message
+        d["message"] = shown(self.message)
         if self.hint:
-            d["hint"] = self.hint
+            d["hint"] = shown(self.hint)
         return d
 
 
@@ -76,7 +76,7 @@ class ItemResult:
         return replace(self, checks=self.checks + tuple(more))
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"kind": self.kind, "path": self.path, "status": self.status}
+        d: dict[str, Any] = {"kind": self.kind, "path": shown(self.path), "status": self.status}
         if self.sample_rate is not None:
             d["sample_rate"] = self.sample_rate
             d["channels"] = self.channels
@@ -85,7 +85,7 @@ class ItemResult:
         d["checks"] = [c.to_dict() for c in self.checks]
         for k, v in self.extra.items():
             d[k] = _jsonable(v)
-        d["notes"] = list(self.notes)
+        d["notes"] = [shown(n) for n in self.notes]
         return d
 
 
@@ -120,6 +120,15 @@ class Report:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+
+
+def shown(text: str) -> str:
+    """``text`` as it can be shown anywhere (JSON, HTML, a terminal, a strict UTF-8 stdout): a
+    file name that is not UTF-8 reaches Python with its odd bytes as lone surrogates
+    (surrogateescape); they become ``\\xNN`` escapes instead of an encoding error."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def worst_status(statuses: Iterable[str]) -> str:
@@ -158,6 +167,8 @@ def _jsonable(v: Any) -> Any:
         return [_jsonable(x) for x in v]
     if hasattr(v, "to_dict"):
         return v.to_dict()
-    if isinstance(v, (str, type(None), bool)):
+    if isinstance(v, str):
+        return shown(v)
+    if isinstance(v, (type(None), bool)):
         return v
     return _num(v)

@@ -54,7 +54,7 @@ def inspect_wav(f, file_size: int) -> WavProblem | None:
                 return WavProblem("corrupt", "the data chunk comes before any fmt chunk")
             present = file_size - body
             declared = ds64_data_size if (magic == b"RF64" and size == 0xFFFFFFFF) else size
-            if declared is None:
+            if declared is None or (magic == b"RF64" and ds64_data_size is None):
                 return WavProblem("corrupt", "RF64 file without a ds64 chunk giving the data size")
             if declared in PLACEHOLDER_SIZES and present > 0 and declared != present:
                 return WavProblem(

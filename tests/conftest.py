@@ -40,12 +40,14 @@ def sine(freq: float = 1000.0, sr: int = 48000, seconds: float = 1.0, amp: float
 
 
 def run_cli(*args: str, cwd: str | os.PathLike | None = None, timeout: float = 300,
-            input: str | None = None):
-    """Run ``python -m qa ARGS`` in a real subprocess (the package from this checkout)."""
+            input: str | None = None, env: dict[str, str] | None = None):
+    """Run ``python -m qa ARGS`` in a real subprocess (the package from this checkout);
+    ``env`` entries are added to (or replace) the environment."""
     import subprocess
     import sys
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, **(env or {}),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.run(
         [sys.executable, "-m", "qa", *args], cwd=cwd, env=env, capture_output=True, text=True,
         timeout=timeout, input=input,

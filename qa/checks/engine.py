@@ -65,14 +65,17 @@ def run_file_checks(m: Any, ctx: CheckContext, only: set[str] | None = None) -> 
         try:
             out.append(spec.fn(m, ctx))
         except Exception as e:  # recorded as the check's own error result; the run goes on
-            where = traceback.extract_tb(e.__traceback__)[-1]
-            out.append(
-                CheckResult(
-                    spec.id,
-                    "error",
-                    f"the check itself failed: {type(e).__name__}: {e} "
-                    f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
-                    hint="this is a bug in audio-qa; please report it with the file",
-                )
-            )
+            out.append(error_check(spec.id, e, "the check itself failed"))
     return tuple(out)
+
+
+#: What the user can do about an exception inside audio-qa.
+BUG_HINT = "this is a bug in audio-qa; please report it with the file"
+
+
+def error_check(check_id: str, e: BaseException, what: str) -> CheckResult:
+    """Status ``error`` for an exception raised inside audio-qa: its type, text and the line
+    that raised it (file:line in function), so a bug report can name it."""
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" ({tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno} in {tb[-1].name})" if tb else ""
+    return CheckResult(check_id, "error", f"{what}: {type(e).__name__}: {e}{where}", hint=BUG_HINT)

@@ -36,13 +36,13 @@ def context_from_config(cfg) -> CheckContext:
 
 def run(args: argparse.Namespace) -> int:
     cfg = common.config_from_args(args)
-    common.check_writable(args.json)
     ctx = context_from_config(cfg)
     paths = iter_audio_paths(args.paths)
     if not paths:  # only folders, none holding audio: a PASS here would check nothing
         raise common.UsageError(
             f"no audio files found under {', '.join(args.paths)} (looked for "
             f"{', '.join(sorted(AUDIO_SUFFIXES))}); name the files or the folder that holds them")
+    common.check_outputs(args, inputs=[*args.paths, *paths])
     missing = [p for p in args.paths if not os.path.exists(p)]
     items = list(_check_all(paths, ctx, cfg.jobs))
     report = Report(tuple(items), environment=common.environment())

@@ -6,13 +6,14 @@ import argparse
 import os
 import platform
 import sys
+from pathlib import Path
 from typing import Any, Iterable
 
-from qa.atomic import write_atomic
+from qa.atomic import Staged
 from qa.config import ConfigError, RunConfig, build_config
 from qa.profiles import profile_names
 from qa.errors import AudioQAError, OutputError
-from qa.results import ItemResult, Report
+from qa.results import ItemResult, Report, shown
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -107,41 +108,103 @@ def check_writable(path: str | None) -> None:
         raise UsageError(f"output {path}: directory {d} does not exist")
     if not os.access(d, os.W_OK):
         raise UsageError(f"output {path}: directory {d} is not writable")
+    if os.path.isdir(path):
+        raise UsageError(f"output {path}: is a directory; name a file")
+
+
+#: The output options every command shares, in the order they are checked and written.
+OUTPUT_FLAGS = ("json", "html", "junit")
+
+
+def check_outputs(args: argparse.Namespace, inputs: Iterable[str] = (),
+                  extra: Iterable[tuple[str, str | None]] = ()) -> None:
+    """Refuse (exit 2), before any work and before anything is written, an output that cannot
+    be written, that names one of the command's ``inputs`` (``--json a.wav`` would replace the
+    audio), or that names the same file as another output (one of them would be lost).
+    ``extra`` adds (flag, path) pairs of command-specific outputs (``--plot``)."""
+    outs = [(f"--{flag}", getattr(args, flag, None)) for flag in OUTPUT_FLAGS] + list(extra)
+    outs = [(flag, path) for flag, path in outs if path and path != "-"]
+    inputs = [p for p in inputs if p and p != "-"]
+    for i, (flag, path) in enumerate(outs):
+        check_writable(path)
+        for src in inputs:
+            if same_file(path, src):
+                raise UsageError(f"{flag} {path}: is an input of this command ({src}); writing it "
+                                 "would replace it; name another file")
+        for other_flag, other in outs[:i]:
+            if same_file(path, other):
+                raise UsageError(f"{flag} {path}: is also the {other_flag} output; give each "
+                                 "output its own file")
+
+
+def same_file(a: str, b: str) -> bool:
+    """True when paths ``a`` and ``b`` name one file (same real path, or a hard link of it)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def write_text_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename: never half a file."""
+    write_together([(path, text)])
+
+
+def write_together(files: Iterable[tuple[str, str | bytes]]) -> None:
+    """Write the outputs of one command together: every file is staged (written and fsynced
+    beside its target) before any is put in place, so a failure leaves all the old files, and
+    a new out.json never sits beside an old out.html."""
+    from contextlib import ExitStack
+
     try:
-        write_atomic(path, text)
+        with ExitStack() as stack:
+            staged = [stack.enter_context(Staged(path, data)) for path, data in files]
+            for s in staged:
+                s.commit()
     except OutputError as e:
         raise UsageError(str(e)) from None
 
 
-def write_reports(results: dict[str, Any], args: argparse.Namespace, **html_kw: Any) -> None:
-    """``--html`` / ``--junit`` outputs of any command, rendered from the results dict."""
+def render_reports(results: dict[str, Any], args: argparse.Namespace,
+                   **html_kw: Any) -> list[tuple[str, str]]:
+    """(path, text) of the ``--html`` / ``--junit`` outputs of any command, rendered from the
+    results dict; written by the caller together with its other outputs."""
+    out = []
     if getattr(args, "html", None):
-        from qa.reports import write_html
+        from qa.reports import render_html
 
         check_writable(args.html)
-        write_html(results, args.html, **html_kw)
+        out.append((args.html, render_html(results, out_dir=Path(args.html).resolve().parent,
+                                           **html_kw)))
     if getattr(args, "junit", None):
-        from qa.reports import write_junit
+        from qa.reports import render_junit
 
         check_writable(args.junit)
-        write_junit(results, args.junit, strict=bool(getattr(args, "strict", False)))
+        out.append((args.junit, render_junit(results, strict=bool(getattr(args, "strict", False)))))
+    return out
+
+
+def write_reports(results: dict[str, Any], args: argparse.Namespace, *,
+                  json_text: str | None = None, **html_kw: Any) -> None:
+    """Write ``json_text`` to ``--json`` (stdout for '-') and the ``--html`` / ``--junit``
+    reports of ``results``, all files together (see :func:`write_together`)."""
+    files = render_reports(results, args, **html_kw)
+    target = getattr(args, "json", None)
+    if target and target != "-" and json_text is not None:
+        files.insert(0, (target, json_text))
+    write_together(files)
+    if target == "-" and json_text is not None:
+        sys.stdout.write(json_text)
+        sys.stdout.flush()
 
 
 def emit(report: Report, args: argparse.Namespace, summary: str) -> None:
     """JSON to ``--json`` (stdout for '-'), the human summary to stdout otherwise; ``--html`` and
-    ``--junit`` reports too."""
-    target = getattr(args, "json", None)
-    if target == "-":
-        sys.stdout.write(report.to_json())
-        sys.stdout.flush()
-    elif target:
-        write_text_atomic(target, report.to_json())
-    write_reports(report.to_dict(), args)
-    if target != "-":
+    ``--junit`` reports too, written together with the JSON."""
+    write_reports(report.to_dict(), args, json_text=report.to_json())
+    if getattr(args, "json", None) != "-":
         print(summary)
 
 
@@ -159,7 +222,7 @@ def exit_status(items: Iterable[ItemResult], *, strict: bool, usage_error: bool 
 
 def progress(i: int, n: int, text: str) -> None:
     if n > 1:
-        print(f"[{i}/{n}] {text}", file=sys.stderr, flush=True)
+        print(f"[{i}/{n}] {shown(text)}", file=sys.stderr, flush=True)
 
 
 def run_guarded(fn, args: argparse.Namespace) -> int:

@@ -43,7 +43,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    common.check_writable(args.json)
+    common.check_outputs(args, inputs=[args.ref, args.deg])
     options = options_from_args(args)
     item = compare_paths(args.ref, args.deg, options)
     report = Report((item,), environment=common.environment())

@@ -26,7 +26,8 @@ DEFAULT_TIMEOUT_S = 15.0
 #: ``--require`` names others: the ones the reference pipeline saves through (``save_audio``
 #: writes with soundfile; scipy and torchaudio are its fallbacks, and the doctor warns on them).
 DEFAULT_REQUIRED = ("soundfile",)
-_SYMBOL = {"ok": "ok", "wrong_subtype": "wrong subtype", "failed": "FAILED", "hung": "HUNG"}
+_SYMBOL = {"ok": "ok", "wrong_subtype": "wrong subtype", "failed": "FAILED", "hung": "HUNG",
+           "not_tried": "not tried"}
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -52,7 +53,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    common.check_writable(args.json)
+    common.check_outputs(args)
     names = args.backends or [n for n in BACKENDS if not n.startswith("test_")]
     unknown = [n for n in names if n not in BACKENDS]
     if unknown:

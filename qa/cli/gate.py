@@ -42,7 +42,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     cfg = common.config_from_args(args)
-    common.check_writable(args.json)
+    common.check_outputs(args, inputs=[args.results, args.baseline])
     try:
         tolerances = tolerances_from_profile(cfg.profile())
         results = load_json(args.results, "results")
@@ -81,11 +81,7 @@ def _emit(results: dict, result: GateResult, args: argparse.Namespace) -> None:
     out = dict(results)
     out["gate"] = result.to_dict(args.baseline)
     text = json.dumps(out, indent=2, allow_nan=False) + "\n"
-    if args.json == "-":
-        sys.stdout.write(text)
-    elif args.json:
-        common.write_text_atomic(args.json, text)
-    common.write_reports(out, args)
+    common.write_reports(out, args, json_text=text)
     if args.json != "-":
         print(summarize(result, verbose=args.verbose))
 

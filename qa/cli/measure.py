@@ -25,8 +25,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    common.check_writable(args.json)
     paths = iter_audio_paths(args.paths)
+    common.check_outputs(args, inputs=[*args.paths, *paths])
     missing = [p for p in args.paths if not os.path.exists(p)]
     items = []
     for i, p in enumerate(paths, 1):

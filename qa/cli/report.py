@@ -48,17 +48,11 @@ def load_results(path: str) -> dict:
 def run(args: argparse.Namespace) -> int:
     if not (args.html or args.junit or args.json):
         raise common.UsageError("nothing to write: give --html FILE and/or --junit FILE")
-    for out in (args.html, args.junit, args.json):
-        common.check_writable(out)
+    common.check_outputs(args, inputs=[args.results])
     data = load_results(args.results)
     search = [*args.audio_dir, ".", os.path.dirname(os.path.abspath(args.results))]
-    common.write_reports(data, args, search_dirs=search, figures=not args.no_figures)
-    if args.json:
-        text = json.dumps(data, indent=2, allow_nan=False) + "\n"
-        if args.json == "-":
-            print(text, end="")
-        else:
-            common.write_text_atomic(args.json, text)
+    common.write_reports(data, args, json_text=json.dumps(data, indent=2, allow_nan=False) + "\n",
+                         search_dirs=search, figures=not args.no_figures)
     statuses = {str(i.get("status")) for i in data.get("items") or [] if isinstance(i, dict)}
     if statuses & {"fail", "error"} or (args.strict and "warn" in statuses):
         return common.EXIT_FAIL

@@ -39,8 +39,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    common.check_writable(args.json)
-    common.check_writable(args.plot)
+    common.check_outputs(args, inputs=[args.path], extra=[("--plot", args.plot)])
     options = options_from_args(args)
     specs = [s.strip() for flag in args.codec for s in flag.split(",") if s.strip()]
     if args.sweep:

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from audioqa_pipeline.faults import FAULTS
     from audioqa_pipeline.scenario import list_scenarios, load_scenario
 
-    common.check_writable(args.json)
+    common.check_outputs(args)
     if args.list_faults:
         doc = {"faults": [{"name": f.name, "stage": f.stage, "description": f.description} for f in FAULTS.values()],
                "scenarios": [{"name": s.name, "duration_s": s.duration_s} for s in list_scenarios()]}

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from collections import Counter
 
-from qa.results import ItemResult, Report
+from qa.results import ItemResult, Report, shown
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "error": "ERROR", "skip": "skip"}
 
 
 def item_lines(item: ItemResult, *, verbose: bool = False) -> list[str]:
-    head = f"{_MARK[item.status]:5s} {item.path}"
+    head = f"{_MARK[item.status]:5s} {shown(item.path)}"
     if item.sample_rate:
         head += f"  ({item.sample_rate} Hz, {item.channels} ch, {item.frames / item.sample_rate:.2f} s)"
     lines = [head]
     for c in item.checks:
         if c.status in ("fail", "error", "warn") or verbose:
-            lines.append(f"      {_MARK[c.status]:5s} {c.id}: {c.message}")
+            lines.append(f"      {_MARK[c.status]:5s} {c.id}: {shown(c.message)}")
             if c.hint and c.status in ("fail", "error", "warn"):
-                lines.append(f"            hint: {c.hint}")
+                lines.append(f"            hint: {shown(c.hint)}")
     for n in item.notes if verbose else ():
-        lines.append(f"      note: {n}")
+        lines.append(f"      note: {shown(n)}")
     return lines
 
 
@@ -35,7 +35,7 @@ def summarize(report: Report, *, verbose: bool = False) -> str:
 
 
 def metrics_table(item: ItemResult) -> list[str]:
-    lines = [f"{_MARK[item.status]:5s} {item.path}"]
+    lines = [f"{_MARK[item.status]:5s} {shown(item.path)}"]
     for k, v in item.metrics.items():
         if isinstance(v, float):
             txt = f"{v:.6g}"
@@ -45,5 +45,5 @@ def metrics_table(item: ItemResult) -> list[str]:
             txt = "null" if v is None else str(v)
         lines.append(f"      {k:24s} {txt}")
     for n in item.notes:
-        lines.append(f"      note: {n}")
+        lines.append(f"      note: {shown(n)}")
     return lines

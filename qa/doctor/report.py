@@ -182,9 +182,11 @@ def diagnosis(probes: list[BackendProbe], d: DirReport, facts: dict) -> str:
                     out.append(f"Saving {c.format} with {p.name} was still writing after {c.hang.seconds:.0f} s: "
                                "the output directory is slow, not the code. Save to a local directory.")
                 else:
-                    out.append(f"Saving {c.format} with {p.name} stalled (the file stopped growing at "
-                               f"{c.hang.bytes_written} bytes): the writer is blocked; the stack is in --json. "
-                               "Use another backend (qa.io.save_audio with timeout_s falls back).")
+                    size = ("no file was created" if c.hang.bytes_written is None else
+                            f"the file stopped growing at {c.hang.bytes_written} bytes")
+                    out.append(f"Saving {c.format} with {p.name} stalled ({size}): the writer is blocked; "
+                               "the stack is in --json. Use another backend (qa.io.save_audio with "
+                               "timeout_s falls back).")
         if p.import_hang:
             out.append(f"Importing {p.name} hung for {p.import_hang.seconds:.0f} s; the stack is in --json.")
     ta = next((p for p in probes if p.name == "torchaudio"), None)
@@ -209,6 +211,11 @@ def diagnosis(probes: list[BackendProbe], d: DirReport, facts: dict) -> str:
                    "crawl or wedge there. Write to the Linux filesystem and copy to the Windows drive afterwards.")
     if not d.writable:
         out.append(f"The output directory {d.path} cannot be written ({d.write_error}); every save there will fail.")
+    for p in probes:
+        failed = [c for c in p.cells if c.outcome == "failed"]
+        if p.available and failed:
+            out.append(f"{p.name} failed to save {', '.join(c.format for c in failed)} "
+                       f"({failed[0].format}: {failed[0].message}); save those with another backend.")
     broken = [p.name for p in probes if p.available is False and not not_installed(p)]
     if not out and not broken:
         out.append("Every available backend saved every format correctly and in time. If generation still "

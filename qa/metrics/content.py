@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.metrics import spectral, temporal
+from qa.metrics.levels import OVERRANGE
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,7 @@ def content_metrics(samples: np.ndarray, sample_rate: int) -> ContentMetrics:
     """Measure a (channels, frames) array; non-finite samples are treated as zero here (the
     ``finite`` check reports them), so one NaN does not poison every spectrum."""
     x = np.asarray(samples)
-    if not np.isfinite(x.sum(dtype=np.float64)):
-        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-    notes = []
+    x, notes = _usable(np.asarray(samples))
     stereo = temporal.stereo_image(x)
     if stereo.lr_correlation is None:
         notes.append(f"lr_correlation: n/a, {stereo.reason}")
@@ -101,7 +100,19 @@ class SeamMetrics:
 
 
 def seam_metrics(samples: np.ndarray, sample_rate: int) -> SeamMetrics:
-    x = np.asarray(samples)
-    if not np.isfinite(x.sum(dtype=np.float64)):
-        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-    return SeamMetrics(temporal.find_periodic_jumps(x, sample_rate))
+    x, notes = _usable(np.asarray(samples))
+    return SeamMetrics(temporal.find_periodic_jumps(x, sample_rate), tuple(notes))
+
+
+def _usable(x: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """``x`` with NaN and infinities as zero and magnitudes beyond :data:`OVERRANGE` limited to
+    it (the powers of such values overflow), and the note saying so; ``x`` itself when clean."""
+    hi = max(float(x.max()), -float(x.min())) if x.size else 0.0
+    if hi <= OVERRANGE:  # also False for NaN
+        return x, []
+    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    if not (x.size and max(float(x.max()), -float(x.min())) > OVERRANGE):
+        return x, []
+    return np.clip(x, -OVERRANGE, OVERRANGE), [
+        f"content metrics: samples beyond +-{OVERRANGE:g} full scale were limited to it "
+        "(the levels and finite checks report the real values)"]

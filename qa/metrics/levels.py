@@ -28,6 +28,9 @@ MIN_RAIL_RUNS = 2
 #: writes one value; float32 and int16 rounding keep it exact).
 RAIL_TOLERANCE = 1e-6
 _BLOCK = 1 << 16
+#: Magnitude (full-scale units, +240 dBFS) beyond which float samples are not audio but garbage
+#: that would overflow float32/float64 powers; metrics built on powers are n/a past it.
+OVERRANGE = 1e12
 #: An unwrapped sample must lie this far beyond full scale to count as a wrap (2**-9, 0.017 dB).
 WRAP_MARGIN = 2.0**-9
 #: Samples after a wrap that must stay on the wrapped side (an over-range arc, not a flip).
@@ -91,10 +94,19 @@ class LevelStats:
 
     @property
     def crest_db(self) -> float | None:
-        """Peak-to-RMS ratio in dB; None when the signal is all zero."""
-        if self.rms <= 0.0 or self.peak <= 0.0:
+        """Peak-to-RMS ratio in dB; None when the signal is all zero or its power overflows
+        float64 (magnitudes beyond ~1e154, see :attr:`notes`)."""
+        if not (0.0 < self.rms < math.inf and 0.0 < self.peak < math.inf):
             return None
         return 20.0 * math.log10(self.peak / self.rms)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Why a level metric is None when the samples are finite but absurdly large."""
+        if math.isfinite(self.rms) and math.isfinite(self.peak):
+            return ()
+        return (f"rms_dbfs, crest_db: n/a, the mean square of samples up to {self.peak:.3g} "
+                "overflows float64 (a float file holding values far outside [-1, 1])",)
 
     def to_metrics(self) -> dict[str, float | int | None]:
         """The contract's file metrics that this module owns."""

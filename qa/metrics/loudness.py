@@ -31,6 +31,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from qa.metrics.levels import OVERRANGE
 from scipy import signal
 
 #: Frames per processing chunk (2**20 frames = 8 MiB of float64 per channel).
@@ -57,6 +59,10 @@ DEFAULT_WEIGHTS = {
 }
 
 
+#: Centre of the K-weighting high-shelf pre-filter (Hz); below twice this rate it is undefined.
+PREFILTER_HZ = 1681.974450955533
+
+
 def k_weighting_sos(sample_rate: float) -> np.ndarray:
     """Second-order sections (2, 6) of the K-weighting filter at ``sample_rate`` Hz.
 
@@ -66,7 +72,7 @@ def k_weighting_sos(sample_rate: float) -> np.ndarray:
     """
     fs = float(sample_rate)
     # Pre-filter: high shelf.
-    f0, gain_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    f0, gain_db, q = PREFILTER_HZ, 3.999843853973347, 0.7071752369554196
     k = math.tan(math.pi * f0 / fs)
     vh = 10.0 ** (gain_db / 20.0)
     vb = vh**0.4996667741545416
@@ -458,6 +464,11 @@ def measure_loudness(samples: np.ndarray, sample_rate: int, *,
         return LoudnessResult(int(sample_rate), weights or (), None, None, None, None, None, None,
                               None, (None,) * n_ch, empty, empty,
                               (f"loudness: n/a, {why}",))
+    hi = max(float(x.max()), -float(x.min())) if n else 0.0
+    if hi > OVERRANGE:
+        why = f"samples reach {hi:.3g} full scale, beyond {OVERRANGE:g}: their power overflows"
+        return LoudnessResult(int(sample_rate), weights or (), None, None, None, None, None, None,
+                              None, (None,) * n_ch, empty, empty, (f"loudness: n/a, {why}",))
     tp_lin = true_peak(x) if n and with_true_peak else np.zeros(n_ch)
     tp_ch = tuple(_db(float(v)) for v in tp_lin)
     tp = _db(float(tp_lin.max())) if n_ch else None
@@ -470,6 +481,12 @@ def measure_loudness(samples: np.ndarray, sample_rate: int, *,
                      "pass channel_weights (L/R/C 1.0, Ls/Rs 1.41, LFE 0.0)")
         return LoudnessResult(int(sample_rate), (), None, None, None, None, None, None, tp, tp_ch,
                               empty, empty, tuple(notes))
+    if sample_rate <= 2.0 * PREFILTER_HZ:
+        notes.append(f"loudness: n/a, the BS.1770 K-weighting pre-filter's {PREFILTER_HZ:.0f} Hz "
+                     f"shelf lies above the Nyquist frequency of {sample_rate} Hz audio (it needs "
+                     f"more than {2 * PREFILTER_HZ:.0f} Hz)")
+        return LoudnessResult(int(sample_rate), tuple(weights), None, None, None, None, None, None,
+                              tp, tp_ch, empty, empty, tuple(notes))
     pw = _Power(x, int(sample_rate), np.asarray(weights, dtype=np.float64))
     integrated, note = _integrated(pw.pow_m)
     if note:

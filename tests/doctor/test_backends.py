@@ -15,7 +15,7 @@ ALL = ["wav", "wav_float", "flac", "mp3", "ogg", "opus"]
 
 def test_hanging_backend_reported_with_stack_and_killed(tmp_path):
     p = probe_backend("test_stall", ["wav", "flac"], str(tmp_path), timeout=1.5)
-    assert [(c.format, c.outcome) for c in p.cells] == [("wav", "hung"), ("flac", "hung")]
+    assert [(c.format, c.outcome) for c in p.cells] == [("wav", "hung"), ("flac", "not_tried")]
     h = p.cells[0].hang
     assert h.kind == "stalled" and h.bytes_written == 4096 and "_test_stall" in h.stack
     item = backend_item(p, "")

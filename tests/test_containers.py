@@ -1,0 +1,164 @@
+"""Corrupt containers are refused with the reason (issue 15): AIFF/AIFC, AU, W64, CAF headers
+against the file size, FLAC frame continuity and STREAMINFO, Ogg pages, RF64 without ds64,
+headerless .au; and decompression bombs refused by the decode budget in bounded memory."""
+
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from qa.loading import DECODE_BUDGET_MB, AudioReadError, load_audio
+from tests.conftest import ROOT
+
+X = 0.3 * np.random.default_rng(7).standard_normal((16000 * 3, 2))
+
+
+def _encode(fmt: str, subtype: str = "PCM_16", x=X, sr: int = 16000) -> bytes:
+    b = io.BytesIO()
+    sf.write(b, x, sr, format=fmt, subtype=subtype)
+    return b.getvalue()
+
+
+def _refused(tmp_path, name: str, data: bytes) -> AudioReadError:
+    p = tmp_path / name
+    p.write_bytes(data)
+    with pytest.raises(AudioReadError) as e:
+        load_audio(p)
+    return e.value
+
+
+@pytest.mark.parametrize("fmt,ext,subtype", [
+    ("AIFF", "aiff", "PCM_16"), ("AIFF", "aifc", "ULAW"), ("AU", "au", "PCM_16"),
+    ("W64", "w64", "PCM_24"), ("CAF", "caf", "PCM_16"), ("FLAC", "flac", "PCM_16"),
+    ("OGG", "ogg", "VORBIS"), ("RF64", "rf64", "PCM_16")])
+def test_a_file_cut_short_is_truncated_and_the_whole_file_passes(tmp_path, fmt, ext, subtype):
+    raw = _encode(fmt, subtype)
+    (tmp_path / f"whole.{ext}").write_bytes(raw)
+    assert load_audio(tmp_path / f"whole.{ext}").frames == X.shape[0]
+    e = _refused(tmp_path, f"cut.{ext}", raw[: len(raw) * 2 // 3])
+    assert e.kind == "truncated" and "cut short" in e.detail, e.detail
+
+
+def test_aiff_frame_count_that_lies(tmp_path):
+    raw = bytearray(_encode("AIFF"))
+    comm = raw.index(b"COMM")
+    frames = struct.unpack(">I", raw[comm + 10 : comm + 14])[0]
+    raw[comm + 10 : comm + 14] = struct.pack(">I", frames * 2)
+    e = _refused(tmp_path, "lies.aiff", bytes(raw))
+    assert f"COMM declares {frames * 2} frames" in e.detail
+
+
+def test_au_data_size_that_lies(tmp_path):
+    raw = bytearray(_encode("AU"))
+    raw[8:12] = struct.pack(">I", len(raw) * 3)
+    e = _refused(tmp_path, "lies.au", bytes(raw))
+    assert e.kind == "truncated" and f"declares {len(raw) * 3} bytes of audio data" in e.detail
+
+
+def test_w64_and_caf_data_sizes_that_lie(tmp_path):
+    raw = bytearray(_encode("W64"))
+    data = raw.index(b"data\xf3\xac\xd3\x11")
+    n = struct.unpack("<Q", raw[data + 16 : data + 24])[0]
+    raw[data + 16 : data + 24] = struct.pack("<Q", n + 10_000)
+    assert "cut short" in _refused(tmp_path, "lies.w64", bytes(raw)).detail
+    raw = bytearray(_encode("CAF"))
+    data = raw.index(b"data")
+    n = struct.unpack(">q", raw[data + 4 : data + 12])[0]
+    raw[data + 4 : data + 12] = struct.pack(">q", n + 10_000)
+    assert "cut short" in _refused(tmp_path, "lies.caf", bytes(raw)).detail
+
+
+def _flac_frame_offsets(raw: bytes) -> list[int]:
+    """Byte offsets of frames 0, 1, 2, ...: FF F8, then the two header bytes of frame 0, then the
+    frame number (one byte below 128)."""
+    first = raw.index(b"\xff\xf8", raw.index(b"fLaC") + 42)
+    head = raw[first : first + 4]
+    return [raw.index(head + bytes([k]), first) for k in range(5)]
+
+
+def test_flac_with_a_frame_deleted_is_refused(tmp_path):
+    raw = _encode("FLAC", x=X[:, :1] * 0.1)
+    at = _flac_frame_offsets(raw)
+    e = _refused(tmp_path, "gap.flac", raw[: at[2]] + raw[at[3] :])
+    assert e.kind == "corrupt" and "frames are missing" in e.detail
+    assert "jumps from sample 8192 to sample 12288" in e.detail
+
+
+def test_flac_streaminfo_total_that_lies_and_bad_block_type(tmp_path):
+    raw = bytearray(_encode("FLAC"))
+    si = raw.index(b"fLaC") + 8  # the STREAMINFO body
+    word = int.from_bytes(raw[si + 10 : si + 18], "big")
+    raw[si + 10 : si + 18] = ((word & ~((1 << 36) - 1)) | (2**30)).to_bytes(8, "big")
+    e = _refused(tmp_path, "total.flac", bytes(raw))
+    assert f"STREAMINFO declares {2**30} frames" in e.detail
+    raw = bytearray(_encode("FLAC"))
+    raw[4] = (raw[4] & 0x80) | 0x7F  # STREAMINFO's header now names type 127 (invalid)
+    e = _refused(tmp_path, "type.flac", bytes(raw))
+    assert "has type 127, which is reserved or invalid" in e.detail
+
+
+def test_ogg_with_a_page_deleted_is_refused(tmp_path):
+    raw = _encode("OGG", "VORBIS", x=np.tile(X, (4, 1)))
+    pages = [i for i in range(len(raw)) if raw.startswith(b"OggS", i)]
+    assert len(pages) > 5
+    e = _refused(tmp_path, "gap.ogg", raw[: pages[3]] + raw[pages[4] :])
+    assert e.kind == "corrupt" and "1 page(s) missing" in e.detail
+
+
+def test_rf64_without_ds64_is_refused(tmp_path):
+    raw = bytearray(_encode("WAV"))
+    raw[0:4] = b"RF64"
+    e = _refused(tmp_path, "nods64.rf64", bytes(raw))
+    assert "without a ds64 chunk" in e.detail
+
+
+def test_headerless_au_is_not_read_as_raw_ulaw(tmp_path):
+    noise = np.random.default_rng(1).integers(0, 256, 8000, dtype=np.uint8).tobytes()
+    e = _refused(tmp_path, "raw.au", b"\x00\x01" + noise)
+    assert e.kind == "not_audio"
+
+
+def _peak_rss_mb(*args: str, env: dict | None = None) -> tuple[dict, float]:
+    """Run ``audio-qa ARGS --json -`` in a child of a fresh interpreter; its JSON and the peak
+    resident memory (MiB) of that child alone."""
+    code = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True,"
+            " text=True); sys.stdout.write(r.stdout); "
+            "sys.stderr.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))")
+    r = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "qa", *args, "--json", "-"],
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    return json.loads(r.stdout), int(r.stderr.strip().splitlines()[-1]) / 1024
+
+
+@pytest.mark.slow
+def test_one_hour_flac_bomb_is_refused_by_the_budget_in_bounded_memory(tmp_path):
+    bomb = tmp_path / "hour.flac"
+    block = np.full((1 << 20, 2), 1000, dtype=np.int16)
+    with sf.SoundFile(bomb, "w", 48000, 2, "PCM_16", format="FLAC") as f:
+        for start in range(0, 48000 * 3600, block.shape[0]):
+            f.write(block[: min(block.shape[0], 48000 * 3600 - start)])
+    assert bomb.stat().st_size < 1_000_000  # under 1 MB for 1.3 GiB of samples
+    doc, rss = _peak_rss_mb("check", str(bomb))
+    (item,) = doc["items"]
+    c = item["checks"][0]
+    assert c["id"] == "readable" and c["status"] == "fail"
+    assert f"more than the decode budget of {DECODE_BUDGET_MB} MiB" in c["message"]
+    assert "1318 MiB" in c["message"] and "3600 s" in c["message"]
+    assert rss < 400, rss
+
+
+def test_a_declared_length_in_the_budget_but_not_in_the_file_allocates_nothing(tmp_path):
+    raw = bytearray(_encode("FLAC"))
+    si = raw.index(b"fLaC") + 8
+    word = int.from_bytes(raw[si + 10 : si + 18], "big")
+    raw[si + 10 : si + 18] = ((word & ~((1 << 36) - 1)) | (2**30)).to_bytes(8, "big")
+    p = tmp_path / "claims.flac"
+    p.write_bytes(bytes(raw))
+    doc, rss = _peak_rss_mb("check", str(p), env={"AUDIO_QA_DECODE_BUDGET_MB": "16384"})
+    assert doc["items"][0]["status"] == "fail" and rss < 400, rss
