@@ -193,3 +193,62 @@ def summary_text(summary: dict, where: str) -> str:
                          f"{c['warn']} warn ({100 * c['warn_rate']:.2f} %)")
     lines.append(f"summary: {where}")
     return "\n".join(lines)
+
+
+def load_summary(run_dir: str) -> dict:
+    """``RUN_DIR/summary.json``, or a UsageError saying what the run directory lacks."""
+    rd = RunDir(run_dir)
+    try:
+        plan = rd.load_plan()
+        if not os.path.isfile(rd.summary_path):
+            done = len(rd.done_shards(plan))
+            raise ScanError(f"{run_dir}: the scan is not finished ({done} of {len(plan.shards)} shards "
+                            "done); finish it with `audio-qa scan ... --out RUN_DIR --resume`")
+        with open(rd.summary_path, encoding="utf-8") as f:
+            return json.load(f)
+    except (ScanError, OSError, json.JSONDecodeError) as e:
+        raise common.UsageError(str(e)) from None
+
+
+def gate_run_dir(args: argparse.Namespace, cfg) -> int:
+    """``audio-qa gate RUN_DIR --baseline FILE [--update]``: the corpus gate (qa/scan/gate.py)."""
+    from qa.baseline import BaselineError, load_json, previous_path, write_baseline
+    from qa.cli.gate import summarize
+    from qa.gate import ToleranceError, tolerances_from_profile
+    from qa.scan.gate import check_summary, compare_corpus, corpus_settings, corpus_snapshot
+
+    if args.html or args.junit:
+        raise common.UsageError("--html / --junit are per-file reports; for a run directory use "
+                                "`audio-qa report RUN_DIR --html FILE`")
+    summary = load_summary(args.results)
+    try:
+        profile = cfg.profile()
+        settings = corpus_settings(profile.section("gate"))
+        tolerances = tolerances_from_profile(profile)
+        have_baseline = os.path.exists(args.baseline)
+        if not have_baseline and not args.update:
+            raise BaselineError(f"baseline {args.baseline}: no such file; create it from this scan with "
+                                f"`audio-qa gate {args.results} --baseline {args.baseline} --update`")
+        baseline = load_json(args.baseline, "baseline") if have_baseline else {}
+        if have_baseline:
+            check_summary(baseline, f"baseline {args.baseline}")
+    except (BaselineError, ToleranceError) as e:
+        raise common.UsageError(str(e)) from None
+    result = compare_corpus(baseline, summary, tolerances, settings, strict=cfg.strict)
+    out = {**summary, "gate": result.to_dict(args.baseline)}
+    text = json.dumps(out, indent=1, allow_nan=False) + "\n"
+    if args.json == "-":
+        sys.stdout.write(text)
+    elif args.json:
+        common.write_text_atomic(args.json, text)
+    if args.json != "-":
+        print(summarize(result, verbose=args.verbose))
+    if args.update:
+        try:
+            write_baseline(args.baseline, corpus_snapshot(summary))
+        except BaselineError as e:
+            raise common.UsageError(str(e)) from None
+        kept = f" (previous kept as {previous_path(args.baseline)})" if have_baseline else ""
+        print(f"audio-qa gate: corpus baseline {args.baseline} updated from {args.results}{kept}", file=sys.stderr)
+        return common.EXIT_OK
+    return common.EXIT_OK if result.passed else common.EXIT_FAIL

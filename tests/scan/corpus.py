@@ -54,3 +54,12 @@ def read_rows(run_dir: Path) -> list[dict]:
 
 def summary_of(run_dir: Path) -> dict:
     return json.loads((run_dir / "summary.json").read_text())
+
+
+def subprocess_env() -> dict:
+    """The environment for a ``python -m qa`` or ``dask`` child that imports this checkout."""
+    import os
+
+    from tests.conftest import ROOT
+
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
-from tests.scan.corpus import read_rows, summary_of, write_corpus
+from tests.conftest import run_cli
+from tests.scan.corpus import read_rows, subprocess_env, summary_of, write_corpus
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +31,6 @@ def reference_run(corpus, tmp_path_factory) -> Path:
     r = run_cli("scan", str(corpus), "--out", str(out), "--shard-size", "3", "--jobs", "2")
     assert r.returncode == 1, r.stderr  # the broken files and the clipped one fail
     return out
-
-
-def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
 def test_one_row_per_file_with_the_check_schema(corpus, reference_run):
@@ -84,7 +80,7 @@ def test_sigkill_at_a_random_point_then_resume_gives_the_same_rows(corpus, refer
     wait_for = rng.randint(1, 6)  # shards finished before the kill, of 8
     proc = subprocess.Popen([sys.executable, "-m", "qa", "scan", str(corpus), "--out", str(out),
                              "--shard-size", "3", "--jobs", "2"],
-                            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         done = len(list((out / "done").glob("*.json"))) if (out / "done").is_dir() else 0
@@ -189,7 +185,7 @@ def test_a_hanging_and_a_crashing_file_become_rows_and_the_scan_finishes(slow_co
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "qa", "scan", str(slow_corpus), "--out", str(out),
                              "--file-timeout", "20", "--shard-size", "2"],
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         crashing = _worker_reading(proc, "crash.wav")
         os.kill(crashing, signal.SIGSEGV)

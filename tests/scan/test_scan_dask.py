@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
-from tests.scan.corpus import read_rows, summary_of, write_corpus
+from tests.conftest import run_cli
+from tests.scan.corpus import read_rows, subprocess_env, summary_of, write_corpus
 
 pytest.importorskip("distributed", reason="Dask distributed is not installed (pip install 'audio-qa[dask]')")
 DASK = Path(sys.executable).with_name("dask")
@@ -34,10 +34,6 @@ def local_run(corpus, tmp_path_factory) -> Path:
     r = run_cli("scan", str(corpus), "--out", str(out), *SHARDS, "--jobs", "2")
     assert r.returncode == 1, r.stderr
     return out
-
-
-def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
 def _free_port() -> int:
@@ -63,7 +59,7 @@ def dask_cluster(tmp_path):
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     procs = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-dashboard"], env=_env(), stdout=subprocess.DEVNULL,
+                               "--no-dashboard"], env=subprocess_env(), stdout=subprocess.DEVNULL,
                               stderr=open(tmp_path / "scheduler.log", "w"), start_new_session=True)]
     try:
         from dask.distributed import Client
@@ -71,7 +67,7 @@ def dask_cluster(tmp_path):
         for i in range(2):
             procs.append(subprocess.Popen(
                 [str(DASK), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                 "--host", "127.0.0.1", "--name", f"w{i}"], env=_env(), stdout=subprocess.DEVNULL,
+                 "--host", "127.0.0.1", "--name", f"w{i}"], env=subprocess_env(), stdout=subprocess.DEVNULL,
                 stderr=open(tmp_path / f"worker{i}.log", "w"), start_new_session=True))
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=120)
@@ -92,7 +88,7 @@ def test_scheduler_and_two_workers_one_killed_mid_run(corpus, local_run, tmp_pat
     address, workers = dask_cluster
     out = tmp_path / "run"
     scan = subprocess.Popen([sys.executable, "-m", "qa", "scan", str(corpus), "--out", str(out), *SHARDS,
-                             "--executor", f"dask={address}"], env=_env(), stdout=subprocess.PIPE,
+                             "--executor", f"dask={address}"], env=subprocess_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and scan.poll() is None:
