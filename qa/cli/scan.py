@@ -176,9 +176,7 @@ def _write_summary(run_dir: RunDir, summary: dict, args: argparse.Namespace) -> 
     elif args.json:
         common.write_text_atomic(args.json, text)
     if args.html:
-        from qa.scan.report import write_corpus_html
-
-        write_corpus_html(run_dir, args.html)
+        _write_corpus_html(run_dir, args.html)
     if args.json != "-":
         print(summary_text(summary, run_dir.summary_path))
 
@@ -252,3 +250,33 @@ def gate_run_dir(args: argparse.Namespace, cfg) -> int:
         print(f"audio-qa gate: corpus baseline {args.baseline} updated from {args.results}{kept}", file=sys.stderr)
         return common.EXIT_OK
     return common.EXIT_OK if result.passed else common.EXIT_FAIL
+
+
+def _write_corpus_html(run_dir: RunDir, path: str, **kw) -> None:
+    from qa.errors import OutputError
+    from qa.scan.report import write_corpus_html
+
+    try:
+        write_corpus_html(run_dir, path, **kw)
+    except OutputError as e:
+        raise common.UsageError(str(e)) from None
+
+
+def report_run_dir(args: argparse.Namespace) -> int:
+    """``audio-qa report RUN_DIR --html FILE``: the corpus page (qa/scan/report.py)."""
+    if args.junit:
+        raise common.UsageError("--junit needs per-file results; a run directory gives --html and --json")
+    summary = load_summary(args.results)
+    if args.html:
+        search = [*args.audio_dir, "."]
+        _write_corpus_html(RunDir(args.results), args.html, figures=not args.no_figures, search_dirs=search)
+    if args.json:
+        text = json.dumps(summary, indent=1, allow_nan=False, sort_keys=True) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            common.write_text_atomic(args.json, text)
+    s = summary["statuses"]
+    if s["fail"] or s["error"] or (args.strict and s["warn"]):
+        return common.EXIT_FAIL
+    return common.EXIT_OK
