@@ -72,7 +72,11 @@ class FileWorker:
                                     "(a hanging decoder or a stalled read); the worker was stopped")
         if line is None:
             return error_item(path, self._died("the worker process died while checking it"))
-        answer = json.loads(line)
+        try:
+            answer = json.loads(line)
+        except json.JSONDecodeError:
+            self.close()
+            return error_item(path, f"the worker answered {line[:80]!r} instead of a result")
         if "error" in answer:
             return error_item(path, f"the check raised {answer['error']}")
         return answer["item"]
@@ -157,12 +161,17 @@ def _serve() -> int:  # pragma: no cover - runs in the child, exercised by the s
     from qa.checks import CheckContext
     from qa.profiles import Profile
 
+    # Answers go to the original stdout; anything a library prints (Python or C) goes to stderr,
+    # so it can never corrupt the protocol.
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     spec = json.loads(sys.stdin.readline())
     p = spec["profile"]
     profile = Profile(p["name"], p["description"], p["thresholds"])
     default = spec["expect"]
-    sys.stdout.write(json.dumps({"ready": True}) + "\n")
-    sys.stdout.flush()
+    answers.write(json.dumps({"ready": True}) + "\n")
+    answers.flush()
     for line in sys.stdin:
         entry = json.loads(line)
         exp = {k: entry.get(k) if entry.get(k) is not None else default.get(k) for k in default}
@@ -172,8 +181,8 @@ def _serve() -> int:  # pragma: no cover - runs in the child, exercised by the s
             answer = {"item": check_path(entry["path"], ctx).to_dict()}
         except Exception as e:  # a row that says what raised; the next file goes on
             answer = {"error": f"{type(e).__name__}: {e}"}
-        sys.stdout.write(json.dumps(answer, allow_nan=False) + "\n")
-        sys.stdout.flush()
+        answers.write(json.dumps(answer, allow_nan=False) + "\n")
+        answers.flush()
     return 0
 
 
