@@ -26,7 +26,7 @@ _MARK = {"regressed": "REGRESSED", "missing": "MISSING", "new": "new", "improved
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("gate", help="regression gate against a stored baseline", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("results", metavar="RESULTS.json", help="JSON written by an audio-qa command")
+    p.add_argument("results", metavar="RESULTS.json", help="JSON written by an audio-qa command, or a scan's RUN_DIR")
     p.add_argument("--baseline", required=True, metavar="FILE", help="baseline JSON")
     p.add_argument("--update", action="store_true",
                    help="accept RESULTS as the new baseline (the old one is kept as FILE.prev)")
@@ -43,6 +43,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     cfg = common.config_from_args(args)
     common.check_outputs(args, inputs=[args.results, args.baseline])
+    if os.path.isdir(args.results):  # a scan's run directory: the corpus gate
+        from qa.cli.scan import gate_run_dir
+
+        return gate_run_dir(args, cfg)
     try:
         tolerances = tolerances_from_profile(cfg.profile())
         results = load_json(args.results, "results")

@@ -18,7 +18,7 @@ from qa.results import SCHEMA
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="render HTML / JUnit from saved results", description=__doc__)
-    p.add_argument("results", metavar="RESULTS.json", help="results written by --json")
+    p.add_argument("results", metavar="RESULTS.json", help="results written by --json, or a scan's RUN_DIR")
     p.add_argument("--audio-dir", metavar="DIR", action="append", default=[],
                    help="look for the items' audio files here first (repeatable)")
     p.add_argument("--no-figures", action="store_true", help="tables only: do not read the audio files")
@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if not (args.html or args.junit or args.json):
         raise common.UsageError("nothing to write: give --html FILE and/or --junit FILE")
     common.check_outputs(args, inputs=[args.results])
+    if os.path.isdir(args.results):  # a scan's run directory: the corpus page
+        from qa.cli.scan import report_run_dir
+
+        return report_run_dir(args)
     data = load_results(args.results)
     search = [*args.audio_dir, ".", os.path.dirname(os.path.abspath(args.results))]
     common.write_reports(data, args, json_text=json.dumps(data, indent=2, allow_nan=False) + "\n",

@@ -1,0 +1,231 @@
+"""``audio-qa scan`` in real processes: rows, resume after SIGKILL, shard groups, hangs, crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.scan.corpus import read_rows, subprocess_env, summary_of, write_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    write_corpus(folder, 22, broken=2, clipped=(3,))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference_run(corpus, tmp_path_factory) -> Path:
+    """The uninterrupted scan the others are compared with."""
+    out = tmp_path_factory.mktemp("ref") / "run"
+    r = run_cli("scan", str(corpus), "--out", str(out), "--shard-size", "3", "--jobs", "2")
+    assert r.returncode == 1, r.stderr  # the broken files and the clipped one fail
+    return out
+
+
+def test_one_row_per_file_with_the_check_schema(corpus, reference_run):
+    rows = read_rows(reference_run)
+    paths = sorted(str(p) for p in corpus.iterdir())
+    assert sorted(r["path"] for r in rows) == paths
+    by = {Path(r["path"]).name: r for r in rows}
+    assert by["broken0.wav"]["status"] == "fail"
+    assert by["broken0.wav"]["checks"][0]["id"] == "readable"
+    clip = next(c for c in by["song003.wav"]["checks"] if c["id"] == "clipping")
+    assert clip["status"] == "fail" and clip["value"] > clip["threshold"]
+    good = {c["id"]: c["status"] for c in by["song001.flac"]["checks"]}
+    assert by["song001.flac"]["sample_rate"] == 44100
+    assert good["readable"] == good["clipping"] == good["finite"] == "pass"
+    plan = json.loads((reference_run / "plan.json").read_text())
+    assert plan["files"] == 24 and len(plan["shards"]) == 8
+    assert sorted(p.name for p in (reference_run / "done").iterdir()) == [f"shard-{i:05d}.json" for i in range(8)]
+
+
+def test_row_is_the_check_commands_item(corpus, reference_run, tmp_path):
+    """The scan row of a file is what `audio-qa check --json` says about it."""
+    f = corpus / "song003.wav"
+    r = run_cli("check", str(f), "--json", "-")
+    item = json.loads(r.stdout)["items"][0]
+    row = next(r for r in read_rows(reference_run) if r["path"] == str(f))
+    assert row == json.loads(json.dumps(item, sort_keys=True))
+
+
+def test_summary_counts_and_distributions(reference_run):
+    s = summary_of(reference_run)
+    assert s["schema"] == "audio-qa.corpus/1" and s["files"] == 24
+    assert sum(s["statuses"].values()) == 24
+    assert s["checks"]["readable"]["fail"] == 2
+    assert s["checks"]["readable"]["fail_rate"] == pytest.approx(2 / 24)
+    assert s["checks"]["clipping"]["fail"] == 1
+    assert [w["path"] for w in s["worst"]["clipping"]][0].endswith("song003.wav")
+    lufs = s["metrics"]["integrated_lufs"]
+    assert lufs["count"] == 22 and lufs["nulls"] == 0
+    assert lufs["min"] <= lufs["p1"] <= lufs["p50"] <= lufs["p99"] <= lufs["max"]
+    assert len(lufs["quantiles"]) == 101 and lufs["quantiles"][50] == lufs["p50"]
+
+
+def test_sigkill_at_a_random_point_then_resume_gives_the_same_rows(corpus, reference_run, tmp_path):
+    seed = int.from_bytes(os.urandom(4), "little")
+    rng = random.Random(seed)
+    out = tmp_path / "run"
+    wait_for = rng.randint(1, 6)  # shards finished before the kill, of 8
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "scan", str(corpus), "--out", str(out),
+                             "--shard-size", "3", "--jobs", "2"],
+                            env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        done = len(list((out / "done").glob("*.json"))) if (out / "done").is_dir() else 0
+        if done >= wait_for:
+            break
+        time.sleep(0.02)
+    time.sleep(rng.uniform(0, 0.5))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    finished = len(list((out / "done").glob("*.json")))
+    assert not (out / "summary.json").exists() or finished == 8, f"seed {seed}"
+    r = run_cli("scan", str(corpus), "--out", str(out), "--shard-size", "3", "--jobs", "2",
+                "--resume")
+    assert r.returncode == 1, r.stderr
+    rows = read_rows(out)
+    assert len(rows) == 24 and len({r["path"] for r in rows}) == 24, f"seed {seed}"
+    assert rows == read_rows(reference_run), f"seed {seed}, killed after {finished} shards"
+    assert summary_of(out)["checks"] == summary_of(reference_run)["checks"]
+    assert f"{finished * 3}/24 files" in r.stderr or finished == 8, (seed, r.stderr)
+
+
+def test_rerun_without_resume_is_refused(reference_run, corpus):
+    r = run_cli("scan", str(corpus), "--out", str(reference_run), "--shard-size", "3")
+    assert r.returncode == 2
+    assert "already holds this scan with 8 of 8 shards finished; pass --resume" in r.stderr
+
+
+def test_a_different_scan_in_the_run_dir_is_refused(reference_run, corpus):
+    r = run_cli("scan", str(corpus), "--out", str(reference_run), "--shard-size", "4", "--resume")
+    assert r.returncode == 2
+    assert "holds a different scan" in r.stderr and "choose a new --out" in r.stderr
+
+
+def test_shard_groups_cover_every_file_once(corpus, reference_run, tmp_path):
+    out = tmp_path / "run"
+    for i in (1, 2, 3):
+        r = run_cli("scan", str(corpus), "--out", str(out), "--shard-size", "3", "--shard", f"{i}/3")
+        assert r.returncode == 1, r.stderr
+        assert (out / "summary.json").exists() == (i == 3)
+    groups = [json.loads(p.read_text())["shard"] for p in sorted((out / "done").iterdir())]
+    assert groups == list(range(8))
+    rows = read_rows(out)
+    assert sorted(r["path"] for r in rows) == sorted(str(p) for p in corpus.iterdir())
+    assert rows == read_rows(reference_run)
+    ref = summary_of(reference_run)
+    assert {k: v for k, v in summary_of(out).items()} == ref
+
+
+def _worker_reading(scan: subprocess.Popen, name: str, timeout: float = 240) -> int:
+    """The pid of the scan's worker child once it has ``name`` open (read from /proc)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in _descendants(scan.pid):
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}").endswith(name):
+                        return pid
+                except OSError:
+                    pass
+        time.sleep(0.002)
+    raise AssertionError(f"no worker opened {name}")
+
+
+def _descendants(pid: int) -> list[int]:
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in kids.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+@pytest.fixture()
+def slow_corpus(tmp_path) -> Path:
+    """Short files around two long ones (120 s), so a worker is reliably caught reading them."""
+    folder = tmp_path / "c"
+    write_corpus(folder, 4, broken=0)
+    from tests.scan.corpus import song
+    import soundfile as sf
+
+    for name in ("hang.wav", "crash.wav"):
+        sf.write(folder / name, song(9, 48000, 120.0), 48000, subtype="PCM_16")
+    return folder
+
+
+def test_a_hanging_and_a_crashing_file_become_rows_and_the_scan_finishes(slow_corpus, tmp_path):
+    """The worker is stopped (SIGSTOP: a read that never returns) while it has hang.wav open,
+    and killed by SIGSEGV while it has crash.wav open."""
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "scan", str(slow_corpus), "--out", str(out),
+                             "--file-timeout", "20", "--shard-size", "2"],
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        crashing = _worker_reading(proc, "crash.wav")
+        os.kill(crashing, signal.SIGSEGV)
+        hanging = _worker_reading(proc, "hang.wav")
+        os.kill(hanging, signal.SIGSTOP)
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr
+    rows = {Path(r["path"]).name: r for r in read_rows(out)}
+    assert len(rows) == 6
+    for name, reason in (("hang.wav", "did not finish within 20 s"),
+                         ("crash.wav", "the worker process died while checking it (killed by signal 11)")):
+        row = rows[name]
+        assert row["status"] == "error"
+        assert row["checks"][0]["id"] == "readable" and row["checks"][0]["status"] == "error"
+        assert reason in row["checks"][0]["message"], row["checks"][0]["message"]
+    for i, ext in enumerate(("wav", "flac", "wav", "wav")):
+        assert rows[f"song{i:03d}.{ext}"]["checks"][0] == {
+            "id": "readable", "status": "pass", "value": None, "threshold": None, "unit": None,
+            "message": rows[f"song{i:03d}.{ext}"]["checks"][0]["message"]}
+    assert summary_of(out)["checks"]["readable"]["error"] == 2
+
+
+def test_manifest_expectations_per_file(corpus, tmp_path):
+    man = tmp_path / "m.jsonl"
+    man.write_text(json.dumps({"path": str(corpus / "song000.wav"), "sample_rate": 48000}) + "\n"
+                   + json.dumps({"path": str(corpus / "song002.wav"), "sample_rate": 48000}) + "\n")
+    r = run_cli("scan", "--manifest", str(man), "--out", str(tmp_path / "run"))
+    assert r.returncode == 1, r.stderr
+    rows = {Path(r["path"]).name: r for r in read_rows(tmp_path / "run")}
+    sr0 = next(c for c in rows["song000.wav"]["checks"] if c["id"] == "sample_rate")
+    assert sr0["status"] == "fail" and sr0["value"] == 22050 and sr0["threshold"] == 48000
+    assert next(c for c in rows["song002.wav"]["checks"] if c["id"] == "sample_rate")["status"] == "pass"
+
+
+def test_bad_manifest_line_is_named(tmp_path):
+    man = tmp_path / "m.jsonl"
+    man.write_text('{"path": "a.wav"}\n{"path": "b.wav", "rate": 3}\n')
+    r = run_cli("scan", "--manifest", str(man), "--out", str(tmp_path / "run"))
+    assert r.returncode == 2
+    assert f"manifest {man} line 2: unknown key(s) ['rate']" in r.stderr
