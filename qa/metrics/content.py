@@ -44,28 +44,32 @@ class ContentMetrics:
         }
 
 
-def content_metrics(samples: np.ndarray, sample_rate: int) -> ContentMetrics:
+def content_metrics(samples: np.ndarray, sample_rate: int, *,
+                    frames: spectral.SpectralFrames | None = None,
+                    env: temporal.RmsEnvelope | None = None) -> ContentMetrics:
     """Measure a (channels, frames) array; non-finite samples are treated as zero here (the
-    ``finite`` check reports them), so one NaN does not poison every spectrum."""
-    x = np.asarray(samples)
-    if not np.isfinite(x.sum(dtype=np.float64)):
-        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    ``finite`` check reports them), so one NaN does not poison every spectrum. ``frames`` and
+    ``env``: the file's shared STFT (:func:`~qa.metrics.spectral.spectral_frames`) and 10 ms
+    RMS envelope (:func:`~qa.metrics.temporal.envelope`), computed here when not given."""
+    x = finite_samples(samples)
+    frames = frames if frames is not None else spectral.spectral_frames(x, sample_rate)
+    env = env if env is not None else temporal.envelope(x, sample_rate)
     notes = []
     stereo = temporal.stereo_image(x)
     if stereo.lr_correlation is None:
         notes.append(f"lr_correlation: n/a, {stereo.reason}")
-    flat = spectral.spectral_flatness(x, sample_rate)
-    flat_short = _too_short(x, flat.n_fft) if flat.frames == 0 else None
+    flat = spectral.frame_flatness(frames)
+    flat_short = _too_short(x, frames.n_fft) if frames.frames == 0 else None
     if flat.median is None:
         why = flat_short or "no frame carries signal (digital silence)"
         notes.append(f"spectral_flatness: n/a, {why}")
-    spec = spectral.average_spectrum(x, sample_rate)
+    spec = spectral.frames_average_spectrum(frames)
     bw = spectral.bandwidth_hz(spec)
-    bw_short = _too_short(x, spec.n_fft) if spec.frames == 0 else None
+    bw_short = flat_short
     if bw is None:
         why = bw_short or "the spectrum is at the floor everywhere (silence)"
         notes.append(f"bandwidth_hz: n/a, {why}")
-    drops = temporal.low_energy_runs(x, sample_rate)
+    drops = temporal.low_energy_runs(x, sample_rate, env=env)
     if drops.typical_dbfs is None:
         notes.append("longest_dropout_s: n/a, the file is digital silence")
     return ContentMetrics(
@@ -76,12 +80,21 @@ def content_metrics(samples: np.ndarray, sample_rate: int) -> ContentMetrics:
         bandwidth_hz=bw,
         cliff_db=spectral.edge_cliff_db(spec, bw) if bw is not None else None,
         peak_fraction=spectral.peak_fraction(spec),
-        envelope_range_db=temporal.envelope_range_db(x, sample_rate),
+        envelope_range_db=temporal.envelope_range_db(x, sample_rate, env=env),
         dropouts=drops,
         flatness_too_short=flat_short,
         bandwidth_too_short=bw_short,
         notes=tuple(notes),
     )
+
+
+def finite_samples(samples: np.ndarray) -> np.ndarray:
+    """``samples`` as an array, with NaN and infinities replaced by 0 (a copy only then). The
+    test is one float32/float64 sum: finite samples can only sum to infinity beyond 1e38."""
+    x = np.asarray(samples)
+    if not np.isfinite(x.sum()):
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    return x
 
 
 def _too_short(x: np.ndarray, n_fft: int) -> str:
@@ -101,7 +114,4 @@ class SeamMetrics:
 
 
 def seam_metrics(samples: np.ndarray, sample_rate: int) -> SeamMetrics:
-    x = np.asarray(samples)
-    if not np.isfinite(x.sum(dtype=np.float64)):
-        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-    return SeamMetrics(temporal.find_periodic_jumps(x, sample_rate))
+    return SeamMetrics(temporal.find_periodic_jumps(finite_samples(samples), sample_rate))
