@@ -1,9 +1,21 @@
 """Lazy measurement of one :class:`~qa.audio.Audio`: each metric group is computed the first
 time a check (or ``audio-qa measure``) asks for it, and only once.
 
-A metric group is a pure function ``(audio) -> object`` whose result has ``to_metrics()``
+A metric group is a function ``(m: Measurements) -> object`` (``m.audio`` is the signal;
+``m.group(name)`` gives another group, computed once) whose result has ``to_metrics()``
 (contract metric names to numbers or None) and, optionally, ``notes`` (why a metric is None).
 New groups register in :data:`METRIC_GROUPS`; checks read them as ``m.group("levels")``.
+
+Shared analyses, computed once per file for every group and check that reads them:
+
+* ``m.group("frames")``: :class:`~qa.metrics.spectral.SpectralFrames`, the file's one STFT
+  (2048-point Hann frames every 1024 samples, float32 power averaged over the channels, with
+  ``sample_rate``, ``n_fft``, ``hop``, ``freqs_hz``, ``times_s``, ``onset_envelope()``);
+* ``m.group("envelope")``: :class:`~qa.metrics.temporal.RmsEnvelope`, the 10 ms RMS envelope
+  (``power``, ``db()``, ``pooled_db(k)``, ``hop``, ``frame_s``).
+
+Both give no contract metrics of their own. Non-finite samples are zeroed for them (the
+``finite`` check reports them), as for the content metrics.
 """
 
 from __future__ import annotations
@@ -14,31 +26,44 @@ from typing import Any, Callable
 import numpy as np
 
 from qa.audio import Audio
-from qa.metrics.content import content_metrics, seam_metrics
+from qa.metrics import spectral, temporal
+from qa.metrics.content import content_metrics, finite_samples, seam_metrics
 from qa.metrics.levels import level_stats
 from qa.metrics.loudness import measure_loudness
 
 
-def _levels(audio: Audio) -> Any:
-    return level_stats(audio.samples)
+def _levels(m: "Measurements") -> Any:
+    return level_stats(m.audio.samples)
 
 
-def _loudness(audio: Audio) -> Any:
-    return measure_loudness(audio.samples, audio.sample_rate)
+def _loudness(m: "Measurements") -> Any:
+    return measure_loudness(m.audio.samples, m.audio.sample_rate)
 
 
-def _content(audio: Audio) -> Any:
-    return content_metrics(audio.samples, audio.sample_rate)
+def _frames(m: "Measurements") -> Any:
+    return spectral.spectral_frames(m.finite_samples, m.audio.sample_rate)
 
 
-def _seams(audio: Audio) -> Any:
-    return seam_metrics(audio.samples, audio.sample_rate)
+def _envelope(m: "Measurements") -> Any:
+    return temporal.envelope(m.finite_samples, m.audio.sample_rate)
 
 
-#: name -> function(audio) -> result with to_metrics(). Order is the order of metrics in JSON.
-METRIC_GROUPS: dict[str, Callable[[Audio], Any]] = {
+def _content(m: "Measurements") -> Any:
+    return content_metrics(m.audio.samples, m.audio.sample_rate, frames=m.group("frames"),
+                           env=m.group("envelope"))
+
+
+def _seams(m: "Measurements") -> Any:
+    return seam_metrics(m.audio.samples, m.audio.sample_rate)
+
+
+#: name -> function(m) -> result with to_metrics() (optional for the shared analyses). Order is
+#: the order of metrics in JSON.
+METRIC_GROUPS: dict[str, Callable[["Measurements"], Any]] = {
     "levels": _levels,
     "loudness": _loudness,
+    "frames": _frames,
+    "envelope": _envelope,
     "content": _content,
     "seams": _seams,
 }
@@ -50,6 +75,14 @@ class Measurements:
     def __init__(self, audio: Audio):
         self.audio = audio
         self._done: dict[str, Any] = {}
+        self._finite: Any = None
+
+    @property
+    def finite_samples(self):
+        """The samples with NaN/inf zeroed (the same array when all are finite), once."""
+        if self._finite is None:
+            self._finite = finite_samples(self.audio.samples)
+        return self._finite
 
     def group(self, name: str) -> Any:
         if name not in self._done:
@@ -57,7 +90,7 @@ class Measurements:
                 fn = METRIC_GROUPS[name]
             except KeyError:
                 raise KeyError(f"unknown metric group {name!r}; known: {sorted(METRIC_GROUPS)}") from None
-            self._done[name] = fn(self.audio)
+            self._done[name] = fn(self)
         return self._done[name]
 
     @property
@@ -74,7 +107,7 @@ class Measurements:
         out: dict[str, Any] = {}
         for name in METRIC_GROUPS:
             if name in self._done:
-                out.update(_finite_metrics(self._done[name].to_metrics())[0])
+                out.update(_finite_metrics(getattr(self._done[name], "to_metrics", dict)())[0])
         return out
 
     def notes(self) -> list[str]:
@@ -82,7 +115,7 @@ class Measurements:
         for name in METRIC_GROUPS:
             if name in self._done:
                 out.extend(getattr(self._done[name], "notes", ()) or ())
-                out.extend(_finite_metrics(self._done[name].to_metrics())[1])
+                out.extend(_finite_metrics(getattr(self._done[name], "to_metrics", dict)())[1])
         return out
 
 

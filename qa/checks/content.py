@@ -65,7 +65,9 @@ def dropout(m, ctx: CheckContext) -> CheckResult:
         # In continuous material (no other real pause: music, not speech with its pauses
         # between sentences) a shorter cut is already a dropout.
         pause_s = ctx.threshold("dropout", "pause_s")
-        others = sum(1 for o in d.runs if o is not r and o.duration_s >= pause_s)
+        # Run lengths are whole envelope frames (220 samples = 9.977 ms at 22.05 kHz): compare
+        # with half a frame of slack so a 5-frame pause counts as 50 ms at every rate.
+        others = sum(1 for o in d.runs if o is not r and o.duration_s >= pause_s - d.frame_s / 2)
         continuous = others <= ctx.threshold("dropout", "continuous_max_pauses")
         if continuous:
             warn_s = min(warn_s, ctx.threshold("dropout", "continuous_warn_s"))

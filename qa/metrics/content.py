@@ -45,26 +45,32 @@ class ContentMetrics:
         }
 
 
-def content_metrics(samples: np.ndarray, sample_rate: int) -> ContentMetrics:
+def content_metrics(samples: np.ndarray, sample_rate: int, *,
+                    frames: spectral.SpectralFrames | None = None,
+                    env: temporal.RmsEnvelope | None = None) -> ContentMetrics:
     """Measure a (channels, frames) array; non-finite samples are treated as zero here (the
-    ``finite`` check reports them), so one NaN does not poison every spectrum."""
-    x = np.asarray(samples)
-    x, notes = _usable(np.asarray(samples))
+    ``finite`` check reports them), so one NaN does not poison every spectrum. ``frames`` and
+    ``env``: the file's shared STFT (:func:`~qa.metrics.spectral.spectral_frames`) and 10 ms
+    RMS envelope (:func:`~qa.metrics.temporal.envelope`), computed here when not given (from the
+    same :func:`usable_samples`)."""
+    x, notes = usable_samples(samples)
+    frames = frames if frames is not None else spectral.spectral_frames(x, sample_rate)
+    env = env if env is not None else temporal.envelope(x, sample_rate)
     stereo = temporal.stereo_image(x)
     if stereo.lr_correlation is None:
         notes.append(f"lr_correlation: n/a, {stereo.reason}")
-    flat = spectral.spectral_flatness(x, sample_rate)
-    flat_short = _too_short(x, flat.n_fft) if flat.frames == 0 else None
+    flat = spectral.frame_flatness(frames)
+    flat_short = _too_short(x, frames.n_fft) if frames.frames == 0 else None
     if flat.median is None:
         why = flat_short or "no frame carries signal (digital silence)"
         notes.append(f"spectral_flatness: n/a, {why}")
-    spec = spectral.average_spectrum(x, sample_rate)
+    spec = spectral.frames_average_spectrum(frames)
     bw = spectral.bandwidth_hz(spec)
-    bw_short = _too_short(x, spec.n_fft) if spec.frames == 0 else None
+    bw_short = flat_short
     if bw is None:
         why = bw_short or "the spectrum is at the floor everywhere (silence)"
         notes.append(f"bandwidth_hz: n/a, {why}")
-    drops = temporal.low_energy_runs(x, sample_rate)
+    drops = temporal.low_energy_runs(x, sample_rate, env=env)
     if drops.typical_dbfs is None:
         notes.append("longest_dropout_s: n/a, the file is digital silence")
     return ContentMetrics(
@@ -75,13 +81,17 @@ def content_metrics(samples: np.ndarray, sample_rate: int) -> ContentMetrics:
         bandwidth_hz=bw,
         cliff_db=spectral.edge_cliff_db(spec, bw) if bw is not None else None,
         peak_fraction=spectral.peak_fraction(spec),
-        envelope_range_db=temporal.envelope_range_db(x, sample_rate),
+        envelope_range_db=temporal.envelope_range_db(x, sample_rate, env=env),
         dropouts=drops,
         flatness_too_short=flat_short,
         bandwidth_too_short=bw_short,
         notes=tuple(notes),
     )
 
+
+def finite_samples(samples: np.ndarray) -> np.ndarray:
+    """The samples every content metric measures: :func:`usable_samples` without its notes."""
+    return usable_samples(samples)[0]
 
 def _too_short(x: np.ndarray, n_fft: int) -> str:
     return (f"the file is too short: {x.shape[-1]} samples per channel, fewer than the {n_fft} "
@@ -100,16 +110,20 @@ class SeamMetrics:
 
 
 def seam_metrics(samples: np.ndarray, sample_rate: int) -> SeamMetrics:
-    x, notes = _usable(np.asarray(samples))
+    x, notes = usable_samples(samples)
     return SeamMetrics(temporal.find_periodic_jumps(x, sample_rate), tuple(notes))
 
 
-def _usable(x: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """``x`` with NaN and infinities as zero and magnitudes beyond :data:`OVERRANGE` limited to
-    it (the powers of such values overflow), and the note saying so; ``x`` itself when clean."""
-    hi = max(float(x.max()), -float(x.min())) if x.size else 0.0
-    if hi <= OVERRANGE:  # also False for NaN
-        return x, []
+def usable_samples(samples: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """``samples`` with NaN and infinities as zero and magnitudes beyond :data:`OVERRANGE`
+    limited to it (the powers of such values overflow), and the note saying so; the array
+    itself (no copy) when clean. The clean test is one sum: finite samples within OVERRANGE
+    cannot sum to infinity."""
+    x = np.asarray(samples)
+    if np.isfinite(x.sum()):
+        hi = max(float(x.max()), -float(x.min())) if x.size else 0.0
+        if hi <= OVERRANGE:
+            return x, []
     x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
     if not (x.size and max(float(x.max()), -float(x.min())) > OVERRANGE):
         return x, []

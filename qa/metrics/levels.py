@@ -321,10 +321,12 @@ def distinct_values(x: np.ndarray) -> int:
     flat = flat[np.isfinite(flat)] if not np.isfinite(flat.sum(dtype=np.float64)) else flat
     if flat.size == 0:
         return 0
-    if np.abs(flat).max() <= 1.0 and np.array_equal(codes := flat * 32768.0, np.round(codes)):
-        ic = np.clip(codes, -32768, 32767).astype(np.int32) + 32768
+    sample = flat[:: max(1, flat.size // 65536)]
+    # the strided probe decides cheaply when the data cannot be on the int16 grid
+    if _on_int16_grid(sample) and _on_int16_grid(flat):
+        ic = np.clip(flat * 32768.0, -32768, 32767).astype(np.int32) + 32768
         return int(np.count_nonzero(np.bincount(ic, minlength=65537)))
-    probe = np.unique(flat[:: max(1, flat.size // 65536)])
+    probe = np.unique(sample)
     if probe.size < 4096:
         known = probe
         rest = flat
@@ -337,4 +339,11 @@ def distinct_values(x: np.ndarray) -> int:
             known = np.union1d(known, extra)
             if known.size >= 4096:
                 break
-    return int(np.count_nonzero(np.diff(np.sort(flat))) + 1)
+    ordered = np.sort(flat)
+    return int(np.count_nonzero(ordered[1:] != ordered[:-1]) + 1)
+
+
+def _on_int16_grid(v: np.ndarray) -> bool:
+    """Every value of ``v`` is a multiple of 2**-15 within [-1, 1]."""
+    codes = v * 32768.0
+    return bool(np.abs(v).max() <= 1.0 and np.array_equal(codes, np.round(codes)))

@@ -458,7 +458,8 @@ def measure_loudness(samples: np.ndarray, sample_rate: int, *,
     if weights is not None and len(weights) != n_ch:
         raise ValueError(f"channel_weights has {len(weights)} entries for {n_ch} channels; "
                          "give one weight per channel (L/R/C 1.0, Ls/Rs 1.41, LFE 0.0)")
-    finite = bool(np.isfinite(x).all()) if n else True
+    # one sum finds a NaN or infinity (finite samples cannot sum to infinity below 1e38)
+    finite = bool(np.isfinite(x.sum()) or np.isfinite(x).all()) if n else True
     if not finite:
         why = "the signal has NaN or infinite samples (see the finite check)"
         return LoudnessResult(int(sample_rate), weights or (), None, None, None, None, None, None,

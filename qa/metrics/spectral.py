@@ -9,6 +9,12 @@ Conventions (every function here):
   (``|X|^2 / (sum(w) / 2)^2``): "dB re full scale". Levels are floored at :data:`FLOOR_DB`.
 * Long audio is processed :data:`CHUNK_FRAMES` STFT frames at a time, so memory is bounded by
   the chunk (a few MB), not by the file; only per-frame results (or pooled columns) are kept.
+
+The metrics come from one STFT per file, :class:`SpectralFrames` (:func:`spectral_frames`:
+2048-point frames every 1024 samples, power averaged over the channels, float32), which the
+song-level checks read too: :func:`frame_flatness` and :func:`frames_average_spectrum` reduce
+it; :func:`spectral_flatness` and :func:`average_spectrum` are the same reductions of a
+freshly computed STFT of any size.
 """
 
 from __future__ import annotations
@@ -51,7 +57,8 @@ def mono_mix(samples: np.ndarray) -> np.ndarray:
 
 
 def stft_power_chunks(
-    mono: np.ndarray, n_fft: int = 2048, hop: int | None = None, *, center: bool = True
+    mono: np.ndarray, n_fft: int = 2048, hop: int | None = None, *, center: bool = True,
+    dtype: type = np.float64,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """``mono`` is (frames,) or (channels, frames) (mixed to mono per chunk). Yield
     ``(first_frame_index, power)`` with power shaped (n_fft//2 + 1, k) for k <=
@@ -62,59 +69,153 @@ def stft_power_chunks(
     signal, ``1 + len(mono) // hop`` frames. ``center=False`` (metrics): only frames wholly
     inside the signal, starting at ``j * hop``; the padded edge frames would add the
     broadband splatter of the signal's abrupt start and end (measured -105 dB re the passband
-    of a lowpassed noise, enough to hide a filter's stopband).
+    of a lowpassed noise, enough to hide a filter's stopband). ``dtype`` is the precision of
+    the transform (float32 halves the cost; see :func:`spectral_frames` for its error).
     """
-    if n_fft < 16 or n_fft & (n_fft - 1):
-        raise ValueError(f"n_fft must be a power of two >= 16, got {n_fft}")
-    hop = hop or n_fft // 4
-    if hop <= 0:
-        raise ValueError(f"hop must be a positive number of samples, got {hop}")
-    x = np.asarray(mono)
-    if x.ndim == 1:
-        x = x[None, :]
-    n = x.shape[1]
-    half = n_fft // 2 if center else 0
-    n_frames = 1 + n // hop if center else (1 + (n - n_fft) // hop if n >= n_fft else 0)
-    window = np.hanning(n_fft + 1)[:-1]  # periodic Hann
-    scale = 1.0 / (window.sum() / 2.0) ** 2
-    step = chunk_frames(n_fft)
-    for j0 in range(0, n_frames, step):
-        j1 = min(j0 + step, n_frames)
-        a = j0 * hop - half
-        b = (j1 - 1) * hop - half + n_fft
-        seg = np.zeros(b - a)
-        lo, hi = max(a, 0), min(b, n)
-        if hi > lo:
-            # (channels, k) input is mixed here, chunk by chunk: no full-length float64 copy
-            seg[lo - a : hi - a] = x[:, lo:hi].mean(axis=0, dtype=np.float64)
-        frames = np.lib.stride_tricks.sliding_window_view(seg, n_fft)[::hop]
-        spec = scipy.fft.rfft(frames * window, axis=1, overwrite_x=True)
-        p = spec.real**2
-        p += spec.imag**2
-        del spec
-        p *= scale
-        yield j0, p.T
+    yield from _power_chunks(mono, n_fft, hop, center, dtype, mix=True)
 
 
 def channel_power_chunks(
-    samples: np.ndarray, n_fft: int = 2048, hop: int | None = None, *, center: bool = False
+    samples: np.ndarray, n_fft: int = 2048, hop: int | None = None, *, center: bool = False,
+    dtype: type = np.float64,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Like :func:`stft_power_chunks` but the power is averaged over the channels instead of
     taken of the mono mix, and uncentred by default: the metrics use this, so a file whose
     channels cancel in the mix
     (one the negative of the other) is still measured on what each speaker plays."""
+    yield from _power_chunks(samples, n_fft, hop, center, dtype, mix=False)
+
+
+def _power_chunks(samples: np.ndarray, n_fft: int, hop: int | None, center: bool, dtype: type,
+                  mix: bool) -> Iterator[tuple[int, np.ndarray]]:
+    """The STFT of :func:`stft_power_chunks` (``mix``: of the mono mix) and of
+    :func:`channel_power_chunks` (power averaged over the channels): every channel of a chunk
+    in one batched FFT."""
+    if n_fft < 16 or n_fft & (n_fft - 1):
+        raise ValueError(f"n_fft must be a power of two >= 16, got {n_fft}")
+    hop = hop or n_fft // 4
+    if hop <= 0:
+        raise ValueError(f"hop must be a positive number of samples, got {hop}")
+    x = np.asarray(samples)
+    if x.ndim == 1:
+        x = x[None, :]
+    n_ch, n = x.shape
+    rows = 1 if mix else n_ch
+    half = n_fft // 2 if center else 0
+    n_frames = 1 + n // hop if center else (1 + (n - n_fft) // hop if n >= n_fft else 0)
+    window = (np.hanning(n_fft + 1)[:-1]).astype(dtype)  # periodic Hann
+    scale = dtype(1.0 / (np.hanning(n_fft + 1)[:-1].sum() / 2.0) ** 2)
+    step = chunk_frames(n_fft)
+    for j0 in range(0, n_frames, step):
+        j1 = min(j0 + step, n_frames)
+        a = j0 * hop - half
+        b = (j1 - 1) * hop - half + n_fft
+        lo, hi = max(a, 0), min(b, n)
+        if lo == a and hi == b and not mix and x.dtype == dtype:
+            seg = x[:, a:b]  # wholly inside and already in the transform's precision: no copy
+        else:
+            seg = np.zeros((rows, b - a), dtype=dtype)
+            if hi > lo:
+                # (channels, k) input is mixed here, chunk by chunk: no full-length copy
+                seg[:, lo - a : hi - a] = (x[:, lo:hi].mean(axis=0, dtype=np.float64) if mix
+                                           else x[:, lo:hi])
+        frames = np.lib.stride_tricks.sliding_window_view(seg, n_fft, axis=1)[:, ::hop]
+        spec = scipy.fft.rfft(frames * window, axis=-1, overwrite_x=True)
+        p = spec.real**2
+        p += spec.imag**2
+        del spec
+        if rows > 1:
+            p = p.sum(axis=0)
+            p *= scale / rows
+        else:
+            p = p[0]
+            p *= scale
+        yield j0, p.T
+
+
+#: The file-level STFT (:func:`spectral_frames`): 2048-point Hann frames (42.7 ms at 48 kHz)
+#: every 1024 samples (50 % overlap, the Welch average's usual step).
+FRAME_N_FFT = 2048
+FRAME_HOP = 1024
+
+
+@dataclass(frozen=True, eq=False)
+class SpectralFrames:
+    """The one STFT of a file, shared by every spectral metric and the song-level checks.
+
+    ``power`` is (n_fft // 2 + 1, T) float32: per frame and bin the power averaged over the
+    channels (not of the mono mix, which cancels for opposite-phase channels), scaled so that a
+    full-scale sine centred on a bin reads 1.0 (0 dB re full scale), not floored (digital
+    silence is 0). Frame ``j`` covers samples ``j * hop .. j * hop + n_fft`` (uncentred, only
+    frames wholly inside the file: T = 0 for a file shorter than ``n_fft``). The array is the
+    transposed view of a frame-major (T, F) buffer: a frame, ``power[:, j]``, is contiguous.
+    Memory: 4 * (n_fft // 2 + 1) bytes per frame, 192 kB per second at 48 kHz (a 3-minute song
+    35 MB; half the size of the float32 stereo samples themselves).
+    """
+
+    power: np.ndarray
+    sample_rate: int
+    n_fft: int = FRAME_N_FFT
+    hop: int = FRAME_HOP
+
+    @property
+    def frames(self) -> int:
+        return int(self.power.shape[1])
+
+    @property
+    def freqs_hz(self) -> np.ndarray:
+        """(F,) bin frequencies, Hz: ``k * sample_rate / n_fft``."""
+        return np.arange(self.n_fft // 2 + 1) * (self.sample_rate / self.n_fft)
+
+    @property
+    def times_s(self) -> np.ndarray:
+        """(T,) frame centres, seconds: ``(j * hop + n_fft / 2) / sample_rate``."""
+        return (np.arange(self.frames) * self.hop + self.n_fft / 2.0) / self.sample_rate
+
+    def magnitude(self) -> np.ndarray:
+        """(F, T) float32 amplitude (square root of ``power``), a new array."""
+        return np.sqrt(self.power)
+
+    def db(self) -> np.ndarray:
+        """(F, T) float32 power in dB re full scale, floored at :data:`FLOOR_DB`, a new array."""
+        return _to_db(self.power).astype(np.float32, copy=False)
+
+    def onset_envelope(self) -> np.ndarray:
+        """(T,) float32 spectral flux: the mean over bins of the rise in dB (floored at
+        :data:`FLOOR_DB`, clipped at 0 below) from frame ``j - 1`` to frame ``j``; frame 0 is
+        0. The onset strength of Bello et al. (2005), on the linear-frequency dB spectrum."""
+        out = np.zeros(self.frames, dtype=np.float32)
+        prev = None
+        for j0 in range(0, self.frames, _REDUCE_FRAMES):
+            d = _to_db(self.power[:, j0 : j0 + _REDUCE_FRAMES]).astype(np.float32, copy=False)
+            full = d if prev is None else np.concatenate([prev, d], axis=1)
+            rise = np.maximum(np.diff(full, axis=1), 0.0).mean(axis=0)
+            out[j0 + (prev is None) : j0 + d.shape[1]] = rise
+            prev = d[:, -1:]
+        return out
+
+
+#: Frames reduced at a time by the reductions of :class:`SpectralFrames` (bounds temporaries).
+_REDUCE_FRAMES = 2048
+
+
+def spectral_frames(samples: np.ndarray, sample_rate: int, *, n_fft: int = FRAME_N_FFT,
+                    hop: int = FRAME_HOP) -> SpectralFrames:
+    """The STFT of a (channels, frames) array as :class:`SpectralFrames`, in float32 chunks.
+
+    Precision: float32 frames and FFT give each bin's power to a relative error of about
+    1e-6 of the frame's largest bin (tests/metrics/test_fast_path.py bounds it against a
+    float64 transform), far below the :data:`FLOOR_DB` range the metrics read."""
     x = np.asarray(samples)
     x = x[None, :] if x.ndim == 1 else x
-    if x.shape[0] == 1:
-        yield from stft_power_chunks(x[0], n_fft, hop, center=center)
-        return
-    gens = [stft_power_chunks(ch, n_fft, hop, center=center) for ch in x]
-    for parts in zip(*gens):
-        acc = parts[0][1]  # a new array per chunk: summed into in place
-        for _, p in parts[1:]:
-            acc += p
-        acc /= len(parts)
-        yield parts[0][0], acc
+    if x.ndim != 2:
+        raise ValueError(f"expected (channels, frames) samples, got shape {x.shape}")
+    n = x.shape[1]
+    total = 1 + (n - n_fft) // hop if n >= n_fft else 0
+    buf = np.empty((total, n_fft // 2 + 1), dtype=np.float32)
+    for j0, p in channel_power_chunks(x, n_fft, hop, dtype=np.float32):
+        buf[j0 : j0 + p.shape[1]] = p.T
+    return SpectralFrames(buf.T, int(sample_rate), n_fft, hop)
 
 
 def n_stft_frames(n_samples: int, hop: int) -> int:
@@ -225,23 +326,31 @@ class FrameFlatness:
 
 def spectral_flatness(samples: np.ndarray, sample_rate: int, *, n_fft: int = 2048,
                       hop: int | None = None, fmin_hz: float = 50.0) -> FrameFlatness:
+    """:func:`frame_flatness` of a fresh ``n_fft``-point STFT (hop ``n_fft // 4`` unless given)."""
+    frames = spectral_frames(samples, sample_rate, n_fft=n_fft, hop=hop or n_fft // 4)
+    return frame_flatness(frames, fmin_hz=fmin_hz)
+
+
+def frame_flatness(frames: SpectralFrames, *, fmin_hz: float = 50.0) -> FrameFlatness:
     """Wiener entropy of each frame's power spectrum (geometric / arithmetic mean over the bins
     from ``fmin_hz`` to Nyquist; power averaged over the channels), median over frames with
     signal. 0 = a pure tone; white
     noise gives ``exp(-euler_gamma)`` = 0.5615 (each periodogram bin is exponentially
-    distributed, and E[log P] = log E[P] - gamma), the same convention as librosa."""
-    k0 = max(1, int(math.ceil(fmin_hz * n_fft / sample_rate)))
+    distributed, and E[log P] = log E[P] - gamma), the same convention as librosa. Logs and
+    means in float32 (relative error ~1e-6 of the flatness; the thresholds are 0.1 and 0.3)."""
+    k0 = max(1, int(math.ceil(fmin_hz * frames.n_fft / frames.sample_rate)))
     vals = []
-    frames = 0
-    for _, p in channel_power_chunks(samples, n_fft, hop):
-        frames += p.shape[1]
-        p = p[k0:]
+    for j0 in range(0, frames.frames, _REDUCE_FRAMES):
+        p = frames.power[k0:, j0 : j0 + _REDUCE_FRAMES]
         am = p.mean(axis=0)
-        gm = np.exp(np.log(p + _TINY).mean(axis=0))
+        lg = p + np.float32(_TINY)
+        np.log(lg, out=lg)
+        gm = np.exp(lg.mean(axis=0))
         ok = am > _FLOOR_POWER
         vals.append(gm[ok] / am[ok])
     v = np.concatenate(vals) if vals else np.empty(0)
-    return FrameFlatness(float(np.median(v)) if v.size else None, int(v.size), frames, n_fft)
+    return FrameFlatness(float(np.median(v)) if v.size else None, int(v.size), frames.frames,
+                         frames.n_fft)
 
 
 @dataclass(frozen=True)
@@ -259,16 +368,20 @@ class AverageSpectrum:
 
 def average_spectrum(samples: np.ndarray, sample_rate: int, *, n_fft: int = 4096,
                      hop: int | None = None) -> AverageSpectrum:
-    """Welch-style long-term average spectrum (power averaged over frames and channels),
-    accumulated chunk by chunk."""
-    hop = hop or n_fft // 2
-    acc = np.zeros(n_fft // 2 + 1)
-    count = 0
-    for _, p in channel_power_chunks(samples, n_fft, hop):
-        acc += p.sum(axis=1)
-        count += p.shape[1]
-    freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
-    return AverageSpectrum(freqs, _to_db(acc / max(count, 1)), int(sample_rate), count, n_fft)
+    """:func:`frames_average_spectrum` of a fresh ``n_fft``-point STFT (hop ``n_fft // 2``
+    unless given)."""
+    frames = spectral_frames(samples, sample_rate, n_fft=n_fft, hop=hop or n_fft // 2)
+    return frames_average_spectrum(frames)
+
+
+def frames_average_spectrum(frames: SpectralFrames) -> AverageSpectrum:
+    """Welch-style long-term average spectrum: the power averaged over frames (float64 sums)
+    and channels."""
+    acc = np.zeros(frames.n_fft // 2 + 1)
+    for j0 in range(0, frames.frames, _REDUCE_FRAMES):
+        acc += frames.power[:, j0 : j0 + _REDUCE_FRAMES].sum(axis=1, dtype=np.float64)
+    return AverageSpectrum(frames.freqs_hz, _to_db(acc / max(frames.frames, 1)),
+                           frames.sample_rate, frames.frames, frames.n_fft)
 
 
 def bandwidth_hz(spectrum: AverageSpectrum, *, drop_db: float = 60.0,

@@ -25,19 +25,70 @@ ENVELOPE_FLOOR_DB = -200.0
 
 def rms_envelope(samples: np.ndarray, sample_rate: int, frame_s: float = 0.01) -> np.ndarray:
     """RMS of consecutive non-overlapping frames in dBFS, power summed over the channels (so
-    opposite-phase channels do not cancel). The last partial frame is dropped."""
+    opposite-phase channels do not cancel). The last partial frame is dropped. A frame's sum
+    of squares is taken in the samples' precision (float32: relative error below 1e-6, i.e.
+    4e-6 dB, for frames of up to 10^5 samples) and the levels are float64."""
+    return power_to_db(frame_power(samples, frame_hop(sample_rate, frame_s)))
+
+
+def frame_hop(sample_rate: int, frame_s: float) -> int:
+    """Samples per envelope frame of ``frame_s`` seconds."""
+    return max(1, int(round(frame_s * sample_rate)))
+
+
+def frame_power(samples: np.ndarray, hop: int) -> np.ndarray:
+    """(n // hop,) float64 mean square of consecutive ``hop``-sample frames over all channels."""
     x = np.asarray(samples)
     x = x[None, :] if x.ndim == 1 else x
-    hop = max(1, int(round(frame_s * sample_rate)))
     n = x.shape[1] // hop
     out = np.empty(n)
     step = max(1, BLOCK // hop)
     for i in range(0, n, step):
         j = min(i + step, n)
-        blk = x[:, i * hop : j * hop].astype(np.float64).reshape(x.shape[0], j - i, hop)
+        blk = x[:, i * hop : j * hop]
+        if blk.dtype not in (np.float32, np.float64):
+            blk = blk.astype(np.float64)
+        blk = blk.reshape(x.shape[0], j - i, hop)
         out[i:j] = np.einsum("cfk,cfk->f", blk, blk) / (hop * x.shape[0])
+    return out
+
+
+def power_to_db(power: np.ndarray) -> np.ndarray:
+    """Mean-square power -> dBFS, floored at :data:`ENVELOPE_FLOOR_DB` (zero power included)."""
     with np.errstate(divide="ignore"):
-        return np.maximum(10.0 * np.log10(out), ENVELOPE_FLOOR_DB)
+        return np.maximum(10.0 * np.log10(power), ENVELOPE_FLOOR_DB)
+
+
+@dataclass(frozen=True, eq=False)
+class RmsEnvelope:
+    """The RMS envelope of a file, computed once and shared (dropouts, the level spread, the
+    song-level checks): ``power`` (T,) float64 mean square of consecutive ``hop``-sample frames,
+    power summed over the channels; the last partial frame is dropped."""
+
+    power: np.ndarray
+    sample_rate: int
+    hop: int
+
+    @property
+    def frame_s(self) -> float:
+        return self.hop / self.sample_rate
+
+    def db(self) -> np.ndarray:
+        """(T,) dBFS, floored at :data:`ENVELOPE_FLOOR_DB` (exactly :func:`rms_envelope`)."""
+        return power_to_db(self.power)
+
+    def pooled_db(self, factor: int) -> np.ndarray:
+        """dBFS of frames ``factor`` times longer (power means of ``factor`` frames): the same
+        as :func:`rms_envelope` with ``frame_s * factor`` when that rounds to
+        ``hop * factor`` samples."""
+        k = self.power.size // factor
+        return power_to_db(self.power[: k * factor].reshape(k, factor).mean(axis=1))
+
+
+def envelope(samples: np.ndarray, sample_rate: int, frame_s: float = 0.01) -> RmsEnvelope:
+    """The :class:`RmsEnvelope` of ``frame_s``-second frames."""
+    hop = frame_hop(sample_rate, frame_s)
+    return RmsEnvelope(frame_power(samples, hop), int(sample_rate), hop)
 
 
 @dataclass(frozen=True)
@@ -67,14 +118,17 @@ class Dropouts:
 
 
 def low_energy_runs(samples: np.ndarray, sample_rate: int, *, frame_s: float = 0.01,
-                    below_typical_db: float = 50.0, edge_s: float = 0.03) -> Dropouts:
+                    below_typical_db: float = 50.0, edge_s: float = 0.03,
+                    env: RmsEnvelope | None = None) -> Dropouts:
     """Find interior runs of frames more than ``below_typical_db`` under the typical level.
 
     The typical level is the median of the frames within 60 dB of the loudest; the edge level
     of a run is the loudest frame in the ``edge_s`` next to it (skipping the frame the cut falls
     in), so a hard cut shows an edge near the typical level and a fade one far below it.
+    ``env``: the file's :class:`RmsEnvelope` when already computed (its frame length is used).
     """
-    env = rms_envelope(samples, sample_rate, frame_s)
+    frame_s = env.frame_s if env is not None else frame_s
+    env = env.db() if env is not None else rms_envelope(samples, sample_rate, frame_s)
     if env.size == 0 or env.max() <= ENVELOPE_FLOOR_DB:
         return Dropouts((), None, None, frame_s)
     active = env[env > env.max() - 60.0]
@@ -166,25 +220,37 @@ def lag_autocorrelation(samples: np.ndarray) -> Interleave:
     if n < 3:
         return Interleave(None, None)
     means = x.mean(axis=1, dtype=np.float64)
+    # The mean is removed in the samples' precision and each block's products are summed by
+    # BLAS dot products (float32 for float32 samples: relative error ~1e-6 of r1 and r2, the
+    # threshold on r2 - r1 is 0.05); the blocks' sums accumulate in float64.
+    dt = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    mu = means.astype(dt)[:, None]
     s0 = s1 = s2 = 0.0
     for i in range(0, n, BLOCK):
-        m = x[:, i : i + BLOCK + 2].astype(np.float64) - means[:, None]
+        m = x[:, i : i + BLOCK + 2] - mu
         k = min(BLOCK, n - i)
-        s0 += float(np.einsum("ij,ij->", m[:, :k], m[:, :k]))
         k1, k2 = min(k, m.shape[1] - 1), min(k, m.shape[1] - 2)
-        s1 += float(np.einsum("ij,ij->", m[:, :k1], m[:, 1 : k1 + 1]))
-        s2 += float(np.einsum("ij,ij->", m[:, :k2], m[:, 2 : k2 + 2]))
+        for row in m:
+            s0 += float(np.dot(row[:k], row[:k]))
+            s1 += float(np.dot(row[:k1], row[1 : k1 + 1]))
+            s2 += float(np.dot(row[:k2], row[2 : k2 + 2]))
     if s0 <= 0:
         return Interleave(None, None)
     return Interleave(s1 / s0, s2 / s0)
 
 
-def envelope_range_db(samples: np.ndarray, sample_rate: int, *, frame_s: float = 0.05) -> float | None:
+def envelope_range_db(samples: np.ndarray, sample_rate: int, *, frame_s: float = 0.05,
+                      env: RmsEnvelope | None = None) -> float | None:
     """Spread of the level over time: 95th minus 10th percentile of the 50 ms frame levels
     within 60 dB of the loudest frame, in dB. Music and speech move by several dB (measured
     5.8 dB or more); steady noise or a buzz stays within a fraction of a dB. None when the
-    file is shorter than 20 frames or silent."""
-    env = rms_envelope(samples, sample_rate, frame_s)
+    file is shorter than 20 frames or silent. ``env``: the file's shorter-frame
+    :class:`RmsEnvelope`, pooled when ``frame_s`` is a whole number of its frames."""
+    hop = frame_hop(sample_rate, frame_s)
+    if env is not None and hop % env.hop == 0:
+        env = env.pooled_db(hop // env.hop)
+    else:
+        env = rms_envelope(samples, sample_rate, frame_s)
     if env.size < 20 or env.max() <= ENVELOPE_FLOOR_DB:
         return None
     a = env[env > env.max() - 60.0]
@@ -228,13 +294,19 @@ def seam_discontinuity(samples: np.ndarray, positions, *, window: int = 512) -> 
     j = window - 2  # residual index of the seam within a whole window
     keep = np.ones(2 * window - 2, dtype=bool)
     keep[max(0, j - 2) : j + 3] = False
+    n_keep = int(keep.sum())
     offsets = np.arange(-window, window)
     idx_whole = np.flatnonzero(whole)
     for b in range(0, idx_whole.size, SEAM_BATCH):
         sel = idx_whole[b : b + SEAM_BATCH]
-        seg = x[:, pos[sel, None] + offsets]  # (channels, batch, 2 window)
-        e = np.diff(seg.astype(np.float64), n=2, axis=-1)
-        out[sel] = _ratio(np.abs(e[:, :, j]), np.sqrt(np.mean(e[:, :, keep] ** 2, axis=-1)))
+        seg = x[:, pos[sel, None] + offsets].astype(np.float64)  # (channels, batch, 2 window)
+        e = seg[..., 2:] + seg[..., :-2]
+        e -= 2.0 * seg[..., 1:-1]
+        jump = np.abs(e[:, :, j])
+        np.square(e, out=e)
+        # mean square without the seam's 5 samples: the total minus theirs (no masked copy)
+        ms = (e.sum(axis=-1) - e[:, :, ~keep].sum(axis=-1)) / n_keep
+        out[sel] = _ratio(jump, np.sqrt(np.maximum(ms, 0.0)))
     for i in np.flatnonzero(inside & ~whole):
         p = int(pos[i])
         a, b = max(0, p - window), min(n, p + window)
@@ -265,34 +337,52 @@ def jump_outliers(samples: np.ndarray, k: int = 200, *, half_window: int = 1024)
     frame, see :func:`_residual`).
 
     Scanned in blocks of :data:`SCAN_BLOCK` with ``half_window`` of context each side (the
-    window sums of a block come from its own cumulative sum, so nothing is file-sized), keeping
-    each block's ``k`` best; the overall best ``k`` are among them."""
+    window sums of a block come from its own float64 cumulative sum, so nothing is
+    file-sized). The residual is taken in the samples' precision (float32: a relative error
+    of 1e-7, which only reorders near-ties; the grids found are scored in float64 by
+    :func:`seam_discontinuity`). Once ``k`` values are held, a block contributes only its
+    values above the smallest of them, so most blocks need no selection at all."""
     x = np.asarray(samples)
     x = x[None, :] if x.ndim == 1 else x
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)
     size = x.shape[1] - 2  # residual length
     w = half_window
-    pos_parts, val_parts = [], []
+    pos = np.empty(0, dtype=np.int64)
+    val = np.empty(0)
     for a in range(0, size, SCAN_BLOCK):
         b = min(a + SCAN_BLOCK, size)
         lo0, hi0 = max(0, a - w), min(size, b + w)
-        e = np.abs(_residual(x[:, lo0 : hi0 + 2])).max(axis=0)  # index i -> residual lo0 + i
-        c = np.concatenate(([0.0], np.cumsum(e * e)))
-        i = np.arange(a, b)
-        lo, hi = np.maximum(i - w, 0) - lo0, np.minimum(i + w, size) - lo0
-        rms = np.sqrt((c[hi] - c[lo]) / (hi - lo))
-        ev = e[a - lo0 : b - lo0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(rms > 0, ev / rms, 0.0)
-        kk = min(k, z.size)
-        top = np.argpartition(z, -kk)[-kk:]
-        pos_parts.append(top + a)
-        val_parts.append(z[top])
-    if not pos_parts:
+        seg = x[:, lo0 : hi0 + 2]
+        r = seg[:, 2:] + seg[:, :-2]
+        r -= 2 * seg[:, 1:-1]
+        np.abs(r, out=r)
+        e = r.max(axis=0)  # index i -> residual lo0 + i
+        sq = np.square(e, out=e)  # ranked by z^2 = residual^2 / window mean square
+        c = np.zeros(sq.size + 1)
+        np.cumsum(sq, dtype=np.float64, out=c[1:])
+        if a - w >= 0 and b + w <= size:  # every window whole: 2 w residual samples
+            ms = c[2 * w : 2 * w + b - a] - c[: b - a]
+            ms /= 2 * w
+        else:
+            i = np.arange(a, b)
+            lo, hi = np.maximum(i - w, 0) - lo0, np.minimum(i + w, size) - lo0
+            ms = (c[hi] - c[lo]) / (hi - lo)
+        z = np.zeros(b - a)
+        np.divide(sq[a - lo0 : b - lo0], ms, out=z, where=ms > 0)
+        if val.size >= k:  # only values above the k-th best so far can enter
+            new = np.flatnonzero(z > val.min())
+            if new.size == 0:
+                continue
+            pos, val = np.concatenate([pos, new + a]), np.concatenate([val, z[new]])
+        else:
+            pos, val = np.concatenate([pos, np.arange(a, b)]), np.concatenate([val, z])
+        if val.size > k:
+            top = np.argpartition(val, -k)[-k:]
+            pos, val = pos[top], val[top]
+    if pos.size == 0:
         return np.empty(0, dtype=np.int64)
-    pos, val = np.concatenate(pos_parts), np.concatenate(val_parts)
-    kk = min(k, val.size)
-    top = np.sort(pos[np.argpartition(val, -kk)[-kk:]]) + 2
-    return top.astype(np.int64)
+    return (np.sort(pos) + 2).astype(np.int64)
 
 
 #: Fewest seams a periodic grid must have to be scored: a 30 s DiffRhythm clip (first join at

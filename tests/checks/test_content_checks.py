@@ -153,9 +153,11 @@ def test_cli_measure_and_check_report_the_content_metrics(reference, tmp_path):
 
 
 def test_file_shorter_than_one_analysis_frame_skips_bandwidth_as_too_short():
-    res = content_checks(sine(997.0, 48000, 0.05, 0.1, channels=2), 48000)  # 2400 samples
+    res = content_checks(sine(997.0, 48000, 0.02, 0.1, channels=2), 48000)  # 960 samples
     assert res["bandwidth"].status == "skip"
-    assert res["bandwidth"].message == ("bandwidth n/a: the file is too short: 2400 samples per "
-                                       "channel, fewer than the 4096 of one analysis frame")
-    res = content_checks(sine(997.0, 48000, 0.02, 0.1), 48000)  # 960 samples
+    assert res["bandwidth"].message == ("bandwidth n/a: the file is too short: 960 samples per "
+                                       "channel, fewer than the 2048 of one analysis frame")
     assert res["noise_like"].status == "skip" and "too short: 960 samples" in res["noise_like"].message
+    # one 2048-sample frame is enough for both
+    res = content_checks(sine(997.0, 48000, 0.05, 0.1, channels=2), 48000)  # 2400 samples
+    assert res["bandwidth"].status == "pass" and res["noise_like"].status == "pass"
