@@ -12,8 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import ROOT
 
 #: The reference service imports torch before it says ready; on 2 busy cores that takes a while.
@@ -68,7 +66,8 @@ def probe(tmp_path: Path, *args: str) -> tuple[int, dict]:
     return rc, item
 
 
-@pytest.fixture
-def fast(tmp_path):
-    """Short deadlines for fault runs (s)."""
-    return ["--queue-timeout", "20", "--processing-timeout", "6", "--stuck-after", "4", "--download-timeout", "3"]
+def deadlines(processing: float = 30.0) -> list[str]:
+    """Short deadlines for fault runs (s): a warm reference service queues a lone job for
+    milliseconds and processes a 4 s song in about 1 to 6 s on 2 busy cores."""
+    return ["--queue-timeout", "6", "--processing-timeout", str(processing), "--stuck-after", "4",
+            "--download-timeout", "3"]
