@@ -48,6 +48,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--bearer-env", metavar="VAR", help="send 'Authorization: Bearer $VAR'")
     p.add_argument("--label", metavar="NAME", help="the item's path (default the URL): a stable name for the "
                    "gate when the host or port changes")
+    p.add_argument("--wait-ready", type=common._positive_float, metavar="S",
+                   help="repeat the preflight until the service is ready, for up to S seconds (a service "
+                   "that has just started)")
     p.add_argument("--seed", type=int, help="seed of the poll jitter (default: random)")
     p.add_argument("--prom", metavar="FILE", help="write Prometheus text exposition to FILE (atomically)")
     common.add_config_options(p, expect=False)
@@ -119,9 +122,11 @@ def _probe_url(args, req, deadlines, profile):
         raise common.UsageError(str(e)) from None
     try:
         try:
-            health = adapter.health()
+            health = _preflight(adapter, args.wait_ready or 0.0)
         except ProbeError as e:
-            ready = CheckResult("service_ready", "fail", str(e), hint="is the service up and the URL right?")
+            from qa.probe.errors import HINTS
+
+            ready = CheckResult("service_ready", "fail", f"{e.error_class}: {e}", hint=HINTS[e.error_class])
             return probe_item(label, args.adapter, [], ready=ready, url=args.url, preflight_error=e.error_class)
         depth = f"; queue {health.queue_depth}" if health.queue_depth is not None else ""
         if not health.ready:
@@ -134,6 +139,26 @@ def _probe_url(args, req, deadlines, profile):
     finally:
         adapter.close()
     return probe_item(label, args.adapter, records, ready=ready, url=args.url)
+
+
+def _preflight(adapter, wait_s: float):
+    """The health, asked again (with backoff) while it is not ready and ``wait_s`` lasts."""
+    import time
+
+    from qa.probe.errors import ProbeError
+    from qa.probe.poll import Backoff
+
+    end, backoff = time.monotonic() + wait_s, Backoff(initial=0.5, maximum=5.0)
+    while True:
+        try:
+            health = adapter.health()
+        except ProbeError as e:
+            if e.error_class != "connect_error" or time.monotonic() > end:
+                raise
+        else:
+            if health.ready or time.monotonic() > end:
+                return health
+        time.sleep(max(0.0, min(backoff.next(), end - time.monotonic())))
 
 
 def _probe_command(args, req, deadlines, profile):

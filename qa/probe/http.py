@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from typing import Any
 
 from qa.probe.errors import ProbeError
 
 INSTALL_HINT = "install the probe's dependencies: pip install 'audio-qa[probe]'"
-_QUEUE_WORDS = ("queue", "busy", "capacity")
+_QUEUE_FULL = re.compile(r"queue\W+(is\W+)?full|full\W+queue|busy|capacity|too many (jobs|requests|tasks)", re.I)
 
 
 def import_httpx():
@@ -40,8 +41,9 @@ class Http:
     def close(self) -> None:
         self.client.close()
 
-    def request(self, method: str, path: str, *, ok_404: bool = False, **kw: Any):
-        """The response, or ProbeError for a transport error or a refusing status."""
+    def request(self, method: str, path: str, *, ok_404: bool = False, any_status: bool = False, **kw: Any):
+        """The response, or ProbeError for a transport error or a refusing status (with
+        ``any_status`` every answer is returned: a health route's body matters at any status)."""
         httpx = self.httpx
         try:
             r = self.client.request(method, path, **kw)
@@ -51,7 +53,7 @@ class Http:
             raise ProbeError("connect_error", f"{method} {self.base_url}{path}: no answer in time ({type(e).__name__})") from None
         except httpx.HTTPError as e:
             raise ProbeError("http_5xx", f"{method} {self.base_url}{path}: broken answer ({type(e).__name__}: {e})") from None
-        if r.status_code == 404 and ok_404:
+        if any_status or (r.status_code == 404 and ok_404):
             return r
         if r.status_code >= 400:
             raise refusal(r, f"{method} {path}")
@@ -107,7 +109,7 @@ def refusal(r, what: str) -> ProbeError:
         cls = "http_4xx_auth"
     elif code == 429:
         cls = "rate_limited"
-    elif code in (409, 503) and any(w in msg.lower() for w in _QUEUE_WORDS):
+    elif code in (409, 503) and _QUEUE_FULL.search(msg):
         cls = "queue_full"
     elif code < 500:
         cls = "bad_request"

@@ -6,7 +6,7 @@ and the result as a JSON *string* inside the JSON; ``GET /v1/audio?path=``; ``GE
 
 from __future__ import annotations
 
-from qa.probe.adapters.base import Adapter, Health, JobState, dig, epoch
+from qa.probe.adapters.base import Adapter, Health, JobState, dig, epoch, json_body
 from qa.probe.download import fetch
 from qa.probe.errors import ProbeError
 from qa.probe.http import Http, decode_json
@@ -28,8 +28,8 @@ class AceStepAdapter(Adapter):
         return d.get("data") if isinstance(d, dict) else None
 
     def health(self) -> Health:
-        r = self.http.request("GET", "/health", ok_404=True)
-        body = decode_json(r, "GET /health") if r.status_code != 404 else {}
+        r = self.http.request("GET", "/health", any_status=True)
+        body = json_body(r)
         status = dig(body, "data.status") or dig(body, "status")
         ready = r.status_code == 200 and str(status).lower() in ("ok", "healthy")
         depth = None

@@ -110,3 +110,12 @@ def state_word(word: Any, mapping: dict[str, tuple[str, ...]]) -> str:
     known = ", ".join(x for ws in mapping.values() for x in ws)
     raise ProbeError("http_5xx", f"job status {word!r} is none of the known words ({known})",
                      server_message=str(word))
+
+
+def json_body(r) -> dict:
+    """A health body as a dict ({} when it is not a JSON object: the status code then decides)."""
+    try:
+        body = r.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

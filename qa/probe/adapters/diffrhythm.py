@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from qa.probe.adapters.base import Adapter, Health, JobState, epoch, state_word
+from qa.probe.adapters.base import Adapter, Health, JobState, epoch, json_body, state_word
 from qa.probe.download import fetch
 from qa.probe.errors import ProbeError
 from qa.probe.http import Http, decode_json, server_message
@@ -21,8 +21,8 @@ class DiffRhythmAdapter(Adapter):
         self.http = Http(url, headers=headers, timeout_s=timeout_s)
 
     def health(self) -> Health:
-        r = self.http.request("GET", f"{self.prefix}/health", ok_404=True)
-        body = decode_json(r, "GET /api/v1/health") if r.status_code != 404 else {}
+        r = self.http.request("GET", f"{self.prefix}/health", any_status=True)
+        body = json_body(r)
         status = str(body.get("status", "")) if isinstance(body, dict) else ""
         loaded = body.get("models_loaded") if isinstance(body, dict) else None
         ready = r.status_code == 200 and status.lower() in ("healthy", "ok") and loaded is not False
@@ -58,3 +58,4 @@ class DiffRhythmAdapter(Adapter):
 
     def close(self) -> None:
         self.http.close()
+
