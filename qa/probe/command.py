@@ -45,11 +45,8 @@ def run_command_once(command: str, req: CanaryRequest, deadlines: Deadlines, pro
             if not files:
                 raise ProbeError("job_failed", f"`{command}` exited 0 and wrote no audio file in {{out_dir}}")
             t1 = time.monotonic()
-            worst = None
-            for p in files:
-                with open(p, "rb") as f:
-                    item = verify_bytes(f.read(), None, os.path.basename(p), req, profile)
-                worst = worst if worst is not None and audio_error_class(worst) else item
+            items = [_verify_file(p, req, profile) for p in files]
+            worst = next((it for it in items if audio_error_class(it)), items[0])  # the first failing file
             rec.file_item = worst
             rec.download = {"files": [os.path.basename(p) for p in files]}
             rec.phases["verify_s"] = time.monotonic() - t1
@@ -61,6 +58,11 @@ def run_command_once(command: str, req: CanaryRequest, deadlines: Deadlines, pro
             rec.fail(e)
     rec.phases["total_s"] = time.monotonic() - t0
     return rec
+
+
+def _verify_file(path: str, req: CanaryRequest, profile):
+    with open(path, "rb") as f:
+        return verify_bytes(f.read(), None, os.path.basename(path), req, profile)
 
 
 def _run(command: str, values: dict, deadline_s: float) -> None:
