@@ -87,7 +87,9 @@ def run_once(adapter: Adapter, req: CanaryRequest, deadlines: Deadlines, profile
         rec.download = {"bytes": len(data), "media_type": mime, **info}
         t2 = time.monotonic()
         rec.phases["download_s"] = t2 - t1
-        rec.file_item = verify_bytes(data, mime, str(w.state.audio or job), req, profile)
+        ref = str(w.state.audio or job)
+        name = f"data URI ({len(data)} bytes)" if ref.startswith("data:") else ref
+        rec.file_item = verify_bytes(data, mime, name, req, profile)
         rec.phases["verify_s"] = time.monotonic() - t2
         cls = audio_error_class(rec.file_item)
         if cls:

@@ -122,15 +122,20 @@ def test_clean_gradio_app_through_gradio_client(tmp_path):
 
 
 def test_bounded_concurrency_grows_the_queue_counts_429s_and_stops(tmp_path):
-    t0 = time.monotonic()
-    with serve("--max-queue", "2") as url:
+    req = tmp_path / "short.toml"
+    req.write_text("duration_s = 2.0\n")  # 8 songs on one CPU worker fit the minute
+    with serve("--max-queue", "2", "--steps", "2") as url:
+        t0 = time.monotonic()
+        # every run is bounded: 30 s to get in, 20 s of processing, 5 s of download
         rc, item = probe(tmp_path, url, "--adapter", "diffrhythm", "--runs", "8", "--concurrency", "8",
-                         "--queue-timeout", "45", "--stuck-after", "30", "--seed", "1")
-    elapsed = time.monotonic() - t0
+                         "--request", str(req), "--queue-timeout", "30", "--processing-timeout", "20",
+                         "--stuck-after", "25", "--download-timeout", "5", "--seed", "1")
+        elapsed = time.monotonic() - t0
     c = item["counts"]
     assert c["runs"] == 8
     assert c["http_429"] >= 1 and c["refusals"] == c["http_429"]  # the full queue answered 429
     assert c["max_queue_position"] == 2  # the queue grew to its bound
     assert c["succeeded"] + sum(c["errors"].values()) == 8
-    assert set(c["errors"]) <= {"rate_limited"}  # every run ended; none hung
-    assert elapsed < 120  # including the server's start; the probe itself is bounded by its deadlines
+    assert set(c["errors"]) <= {"rate_limited"}  # a run that never got in says so; none hung
+    assert c["succeeded"] >= 4
+    assert elapsed < 60
