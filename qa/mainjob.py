@@ -12,8 +12,9 @@ Steps, each through the CLI of its piece (in process, ``qa.cli.main``), results 
 2. ``audio-qa run`` per scenario  the pipeline under the stage probes   -> run-SCENARIO.json, run/
 3. ``audio-qa check``             the pipeline outputs and fixtures/audio -> check.json
 4. ``audio-qa roundtrip``         codec round trips of a fixture song   -> roundtrip.json
-5. every item in one report, the gate against fixtures/baseline.json    -> results.json ("gate")
-6. ``audio-qa report``            HTML and JUnit                         -> report.html, junit.xml
+5. ``audio-qa serve`` + ``probe`` the reference service, probed end to end and stopped -> probe.json
+6. every item in one report, the gate against fixtures/baseline.json    -> results.json ("gate")
+7. ``audio-qa report``            HTML and JUnit                         -> report.html, junit.xml
 
 A step whose subcommand is not in this build is skipped with a visible SKIP line (and the job
 says so at the end); it never passes silently for a piece that did not run. Exit status: 0 all
@@ -98,6 +99,34 @@ def scenarios(job: Job) -> list[str]:
     if rc != 0:
         raise SystemExit(f"audio-qa main job: `audio-qa run --list-faults` exited {rc}")
     return [s["name"] for s in json.loads(listing.read_text())["scenarios"]]
+
+
+def service_step(job: Job, out: Path) -> None:
+    """Start the reference service (``audio-qa serve`` in a subprocess), probe it three times,
+    stop it. The item is labelled so the gate knows it whatever port the service got."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    with open(out / "serve.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", "0"], stdout=subprocess.PIPE,
+                                stderr=log, text=True, env=env)
+        try:
+            url = proc.stdout.readline().strip()
+            if not url.startswith("http://"):
+                print(f"audio-qa main job: audio-qa serve printed no URL (see {out / 'serve.log'})", file=sys.stderr)
+                job.steps.append(("service probe", "error", 0.0))
+                return
+            job.cli("service probe", ["probe", url, "--adapter", "diffrhythm", "--runs", "3", "--wait-ready", "300",
+                                      "--label", "reference-service/diffrhythm", "--prom", str(out / "probe.prom")],
+                    out / "probe.json")
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
 
 
 def combine(files: list[Path]) -> dict[str, Any]:
@@ -187,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     if job.available("roundtrip", 7, "codec round trips"):
         codecs = [a for c in ROUNDTRIP_CODECS for a in ("--codec", c)]
         job.cli("codec round trips", ["roundtrip", str(ROUNDTRIP_SOURCE), *codecs], out / "roundtrip.json")
+
+    if job.available("serve", 17, "service probe") and job.available("probe", 17, "service probe"):
+        service_step(job, out)
 
     results = combine(job.result_files)
     gate, gate_ok = run_gate(results, args)

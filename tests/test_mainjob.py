@@ -23,8 +23,17 @@ def test_committed_baseline_passes_and_a_regression_fails(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "gate: PASS" in r.stderr
     assert r.stdout.splitlines()[-1].startswith("HTML report: ")
-    for step in ("doctor", "pipeline scenarios", "codec round trips", "HTML/JUnit report"):
+    for step in ("doctor", "pipeline scenarios", "codec round trips", "service probe", "HTML/JUnit report"):
         assert (f"SKIP {step}" in r.stderr) == (step_command(step) not in COMMANDS)
+    if "probe" in COMMANDS:  # the service step: the reference service probed, its phases in the report
+        from bs4 import BeautifulSoup
+
+        probe = json.loads((out / "probe.json").read_text())["items"][0]
+        assert probe["path"] == "reference-service/diffrhythm" and probe["error_class"] is None
+        sec = BeautifulSoup((out / "report.html").read_text(), "html.parser").find(id="section-probe")
+        assert "no error" in sec.find(class_="verdict").text
+        shown = {tr["data-phase"]: tr.find_all("td")[1].text for tr in sec.select("tr[data-phase]")}
+        assert float(shown["total_s"]) == pytest.approx(probe["phases"]["total_s"], rel=1e-3)
 
     r = mainjob("--out", str(out), "--baseline", str(base), "--update-baseline")
     assert r.returncode == 0, r.stderr
@@ -49,7 +58,7 @@ def test_committed_baseline_passes_and_a_regression_fails(tmp_path):
 
 def step_command(step):
     return {"doctor": "doctor", "pipeline scenarios": "run", "codec round trips": "roundtrip",
-            "HTML/JUnit report": "report"}[step]
+            "service probe": "probe", "HTML/JUnit report": "report"}[step]
 
 
 def test_missing_baseline_fails_with_the_fix(tmp_path):

@@ -13,7 +13,8 @@ import sys
 from qa import __version__
 
 #: Subcommand modules under qa.cli, in the order ``--help`` lists them.
-COMMANDS = ["check", "measure", "compare", "roundtrip", "doctor", "gate", "report", "run", "scan"]
+COMMANDS = ["check", "measure", "compare", "roundtrip", "doctor", "gate", "report", "run", "scan", "probe",
+            "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:

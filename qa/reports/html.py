@@ -22,7 +22,7 @@ import jinja2
 
 from qa.loading import AudioReadError, load_audio
 from qa.reports.audio_figures import Figures, audio_figures
-from qa.reports.sections import backend_matrix, gate_table, roundtrip_groups, stage_rows
+from qa.reports.sections import backend_matrix, gate_table, probe_view, roundtrip_groups, stage_rows
 from qa.reports.svg import stage_levels_svg
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -33,10 +33,11 @@ EMBED_AUDIO_TOTAL = 4 << 20
 #: Item kinds whose path names an audio file worth drawing (round trips share their source).
 AUDIO_KINDS = ("file", "comparison", "run")
 SECTION_ORDER = (("run", "Pipeline runs"), ("file", "Files"), ("comparison", "Comparisons"),
-                 ("roundtrip", "Round trips"), ("backend", "Backends"))
+                 ("roundtrip", "Round trips"), ("probe", "Service probes"), ("backend", "Backends"))
 _SEVERITY = {"error": 0, "fail": 1, "warn": 2, "pass": 3, "skip": 4}
 _KNOWN_ITEM_KEYS = {"kind", "path", "status", "sample_rate", "channels", "frames", "metrics",
-                    "checks", "stages", "notes", "first_bad_stage", "injected_fault", "codec"}
+                    "checks", "stages", "notes", "first_bad_stage", "injected_fault", "codec",
+                    "phases", "error_class", "adapter", "counts", "runs"}
 _CHECK_KEYS = ("id", "status", "value", "threshold", "unit", "message", "hint")
 _MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
          ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac"}
@@ -127,6 +128,7 @@ def _item_view(index: int, it: Any, out: Path, search: list[Path], embed_limit: 
         "injected_fault": _kv(it.get("injected_fault")) if it.get("injected_fault") else None,
         "details": _kv({k: v for k, v in it.items() if k not in _KNOWN_ITEM_KEYS}),
         "figures": Figures(), "audio_src": None,
+        "probe": probe_view(it) if "phases" in it else None,
     }
     stages = [s for s in _list(it.get("stages")) if isinstance(s, dict)]
     if stages:

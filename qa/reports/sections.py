@@ -118,3 +118,24 @@ def gate_table(gate: Any) -> dict[str, Any]:
 
 def verdict_class(v: Any) -> str:
     return _VERDICT_CLASS.get(str(v).lower(), "")
+
+
+def probe_view(item: dict[str, Any]) -> dict[str, Any]:
+    """A probe item's verdict, phase timings (seconds, with where each came from), counts and
+    one row per run."""
+    phases = item.get("phases") if isinstance(item.get("phases"), dict) else {}
+    runs = [r for r in item.get("runs") or [] if isinstance(r, dict)]
+    sources: dict[str, set] = {}
+    for r in runs:
+        for k, v in (r.get("phase_source") or {}).items():
+            sources.setdefault(str(k), set()).add(str(v))
+    counts = item.get("counts") if isinstance(item.get("counts"), dict) else {}
+    return {
+        "error_class": item.get("error_class"), "adapter": item.get("adapter"),
+        "phases": [(str(k), v, ", ".join(sorted(sources.get(str(k), ())))) for k, v in phases.items()],
+        "counts": [(str(k), v) for k, v in counts.items() if not isinstance(v, (dict, list))],
+        "errors": counts.get("errors") if isinstance(counts.get("errors"), dict) else {},
+        "runs": [{"index": r.get("index"), "error_class": r.get("error_class"),
+                  "total_s": (r.get("phases") or {}).get("total_s"), "message": r.get("message") or ""}
+                 for r in runs],
+    }
