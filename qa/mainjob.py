@@ -10,7 +10,8 @@ Steps, each through the CLI of its piece (in process, ``qa.cli.main``), results 
 
 1. ``audio-qa doctor``            backends and timed saves              -> doctor.json
 2. ``audio-qa run`` per scenario  the pipeline under the stage probes   -> run-SCENARIO.json, run/
-3. ``audio-qa check``             the pipeline outputs and fixtures/audio -> check.json
+3. ``audio-qa check``             fixtures/audio (default profile)       -> check.json
+   ``audio-qa check --profile streaming``  the pipeline outputs (masters)  -> check-outputs.json
 4. ``audio-qa roundtrip``         codec round trips of a fixture song   -> roundtrip.json
 5. ``audio-qa serve`` + ``probe`` the reference service, probed end to end and stopped -> probe.json
 6. every item in one report, the gate against fixtures/baseline.json    -> results.json ("gate")
@@ -43,6 +44,9 @@ FIXTURE_AUDIO = ROOT / "fixtures" / "audio"
 #: Codec round trips of the main job: lossless, a mid and a low lossy bitrate.
 ROUNDTRIP_SOURCE = FIXTURE_AUDIO / "song_pop_10s.flac"
 ROUNDTRIP_CODECS = ["flac", "mp3:128", "opus:64"]
+#: The reference pipeline's master stage targets -14 LUFS / -1 dBTP: its outputs are gated as
+#: streaming masters (the fixtures and everything else get the default, fault-finding profile).
+OUTPUT_PROFILE = "streaming"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -202,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{', '.join(names)}", file=sys.stderr)
             return 2
         for name in names:
-            argv = ["run", "--scenario", name, "--out", str(out / "run")]
+            argv = ["run", "--scenario", name, "--out", str(out / "run"), "--profile", OUTPUT_PROFILE]
             if args.fault and name == target:
                 argv += ["--fault", args.fault]
             job.cli(f"run {name}", argv, out / f"run-{name}.json")
@@ -211,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         print("audio-qa main job: --fault needs `audio-qa run` (issue 5)", file=sys.stderr)
         return 2
 
-    job.cli("file checks", ["check", str(FIXTURE_AUDIO), *outputs], out / "check.json")
+    job.cli("file checks", ["check", str(FIXTURE_AUDIO)], out / "check.json")
+    if outputs:  # the pipeline's masters are judged against their delivery target
+        job.cli("output checks", ["check", "--profile", OUTPUT_PROFILE, *outputs],
+                out / "check-outputs.json")
 
     if job.available("roundtrip", 7, "codec round trips"):
         codecs = [a for c in ROUNDTRIP_CODECS for a in ("--codec", c)]

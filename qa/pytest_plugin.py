@@ -56,7 +56,7 @@ def assert_audio(audio: Any, sample_rate: int | None = None, *, profile: str | N
     ``audio``: an :class:`~qa.audio.Audio`, a path to a file, a numpy array (``sample_rate``
     needed; 1-D mono or (channels, samples), ``layout="channels_last"`` for (samples, channels))
     or a torch tensor. ``profile`` names a threshold set (default: ``--audio-qa-profile``, then
-    the project's ``[tool.audio-qa]`` config, then ``streaming``). ``strict``: warnings fail too.
+    the project's ``[tool.audio-qa]`` config, then ``generic``). ``strict``: warnings fail too.
     Returns the :class:`~qa.results.ItemResult` so a test can also assert on metrics."""
     __tracebackhide__ = True  # pytest shows the caller's line and the table, not this body
     from qa.analyze import check_audio, check_path
@@ -102,7 +102,7 @@ def check_table(item: ItemResult) -> str:
         head += f" ({item.sample_rate} Hz, {item.channels} ch, {item.frames / item.sample_rate:.2f} s)"
     rows = [("status", "check", "value", "threshold", "message")]
     for c in item.checks:
-        rows.append((_MARK[c.status], c.id, _fmt(c.value, c.unit), _fmt(c.threshold, c.unit), c.message))
+        rows.append((_MARK[c.status], c.id, *_shown(c), c.message))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [head]
     for r, c in zip(rows, (None, *item.checks)):
@@ -112,11 +112,13 @@ def check_table(item: ItemResult) -> str:
     return "\n".join(lines)
 
 
-def _fmt(v: Any, unit: str | None) -> str:
-    if v is None:
-        return "-"
-    txt = f"{v:.4g}" if isinstance(v, float) else str(v)
-    return f"{txt} {unit}" if unit else txt
+def _shown(c) -> tuple[str, str]:
+    """Value and threshold as text, never rounded onto the wrong side of each other."""
+    from qa.display import value_and_threshold
+
+    v, t = value_and_threshold(c.value, c.threshold)
+    return tuple("-" if x is None else (f"{s} {c.unit}" if c.unit else s)
+                 for x, s in ((c.value, v), (c.threshold, t)))
 
 
 # -- fixture ------------------------------------------------------------------------------------

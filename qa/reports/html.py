@@ -95,6 +95,22 @@ def _env() -> jinja2.Environment:
     return env
 
 
+def _check_view(c: dict) -> dict[str, Any]:
+    """A check row with its value and threshold as shown: digits enough that the shown value
+    compares to the shown threshold the way the exact ones do."""
+    from qa.display import value_and_threshold
+
+    view = {k: c.get(k) for k in _CHECK_KEYS}
+    v, t = view["value"], view["threshold"]
+    view["value_text"], view["threshold_text"] = (
+        value_and_threshold(v, t) if _is_num(v) and _is_num(t) else (fmt_num(v), fmt_num(t)))
+    return view
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def fmt_num(v: Any) -> str:
     """Numbers for people: 4 significant digits, integers whole, None as "n/a"."""
     if v is None:
@@ -111,7 +127,7 @@ def fmt_num(v: Any) -> str:
 def _item_view(index: int, it: Any, out: Path, search: list[Path], embed_limit: int,
                budget: list[int], figures: bool) -> dict[str, Any]:
     it = it if isinstance(it, dict) else {"path": repr(it), "kind": "invalid"}
-    checks = [{k: c.get(k) for k in _CHECK_KEYS} for c in _list(it.get("checks")) if isinstance(c, dict)]
+    checks = [_check_view(c) for c in _list(it.get("checks")) if isinstance(c, dict)]
     checks.sort(key=lambda c: _SEVERITY.get(str(c.get("status")), 5))
     metrics = it.get("metrics") if isinstance(it.get("metrics"), dict) else {}
     notes = [str(n) for n in _list(it.get("notes"))]
