@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from qa.codecs import (CodecSpecError, CodecUnavailable, FunctionCodec, expand_s
                        nominal_kbps, parse_codec)
 from qa.metrics.intrusive import compare
 from qa.roundtrip import roundtrip_audio
+from tests.conftest import needs
 
 SONG = Path(__file__).resolve().parent.parent / "fixtures" / "audio" / "song_pop_10s.flac"
 NO_VISQOL = ("visqol_moslqo",)
@@ -75,7 +75,7 @@ def test_resample_codec_removes_the_top_band(song):
     assert out.frames == song.frames
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg binary not installed")
+@needs("ffmpeg")
 def test_ffmpeg_aac_round_trip(song):
     c = parse_codec("ffmpeg:aac:128")
     enc = c.encode(song)
