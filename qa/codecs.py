@@ -9,7 +9,8 @@ CBR through libsndfile; gapless: the LAME tag lets the decoder drop the encoder 
 ``vorbis[:<quality 0-10>]`` (oggenc scale, default 4), ``opus:<kbps>`` (total bitrate; audio not at
 an Opus rate goes through 48 kHz, as opusenc does), ``resample:<hz>`` (down and back up),
 ``ffmpeg:<encoder>:<kbps>`` (the ffmpeg binary, Matroska in memory) and ``encodec:<kbps>``
-(EnCodec 24 kHz through transformers, only from weights already on disk: never downloaded).
+(EnCodec 24 kHz through transformers, only from weights already on disk: never downloaded; the
+folder in ``$AUDIO_QA_ENCODEC_DIR`` when set, else the local Hugging Face cache).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 MP3_KBPS = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 192, 224, 256, 320)
 ENCODEC_KBPS = (1.5, 3.0, 6.0, 12.0, 24.0)
 ENCODEC_MODEL = "facebook/encodec_24khz"
+#: A folder holding EnCodec weights (``save_pretrained`` layout: config.json and the weights),
+#: used instead of the Hugging Face cache, e.g. a copy of facebook/encodec_24khz.
+ENCODEC_DIR_ENV = "AUDIO_QA_ENCODEC_DIR"
 
 #: Bitrate ladders used by ``--sweep`` (codec family -> spec parameters).
 SWEEP = {
@@ -245,11 +249,13 @@ class FfmpegCodec:
 @dataclass
 class EncodecCodec:
     """EnCodec 24 kHz (transformers) at ``kbps`` in {1.5, 3, 6, 12, 24}: channels coded one at a
-    time as mono, audio resampled to 24 kHz and back. Weights come from the local Hugging Face
-    cache only; :meth:`check` says why the codec is unavailable otherwise."""
+    time as mono, audio resampled to 24 kHz and back. Weights come from ``model_dir`` (default
+    ``$AUDIO_QA_ENCODEC_DIR``) or else the local Hugging Face cache, never from the network;
+    :meth:`check` says why the codec is unavailable otherwise."""
 
     spec: str
     kbps: float
+    model_dir: str | None = None
     _model: Any = field(default=None, repr=False)
 
     def check(self) -> None:
@@ -261,13 +267,21 @@ class EncodecCodec:
                                    "(pip install transformers torch)") from None
         from transformers import EncodecModel
 
+        folder = self.model_dir or os.environ.get(ENCODEC_DIR_ENV) or None
         try:
-            self._model = EncodecModel.from_pretrained(ENCODEC_MODEL, local_files_only=True).eval()
+            self._model = EncodecModel.from_pretrained(folder or ENCODEC_MODEL, local_files_only=True).eval()
         except OSError as e:
+            where = (f"the folder {folder} ({ENCODEC_DIR_ENV}) holds no EnCodec weights" if folder else
+                     f"the {ENCODEC_MODEL} weights are not in the local Hugging Face cache")
             raise CodecUnavailable(
-                f"{self.spec}: unavailable: the {ENCODEC_MODEL} weights are not in the local "
-                f"Hugging Face cache and audio-qa never downloads ({str(e).splitlines()[0]})"
+                f"{self.spec}: unavailable: {where} and audio-qa never downloads; point "
+                f"{ENCODEC_DIR_ENV} at a folder saved with save_pretrained ({str(e).splitlines()[0]})"
             ) from None
+        rate = self._model.config.sampling_rate
+        if rate != 24000 or float(self.kbps) not in self._model.config.target_bandwidths:
+            raise CodecUnavailable(f"{self.spec}: unavailable: the model in {folder or ENCODEC_MODEL} is "
+                                   f"{rate} Hz with bandwidths {self._model.config.target_bandwidths}, "
+                                   f"not EnCodec 24 kHz at {self.kbps:g} kbit/s")
 
     def encode(self, audio: Audio) -> Encoded:
         import torch

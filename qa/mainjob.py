@@ -3,7 +3,7 @@ baseline committed in the repository.
 
     nox -s audio_qa                                   # run, gate, report; non-zero on failure
     nox -s audio_qa -- --update-baseline              # accept this run as fixtures/baseline.json
-    nox -s audio_qa -- --fault nan_overflow --scenario pop_10s   # prove a fault is caught
+    nox -s audio_qa -- --fault nan_normalize --scenario pop_en_10s   # prove a fault is caught
 
 Steps, each through the CLI of its piece (in process, ``qa.cli.main``), results under
 ``qa-artifacts/`` (or ``$AUDIO_QA_ARTIFACTS``):
@@ -17,10 +17,10 @@ Steps, each through the CLI of its piece (in process, ``qa.cli.main``), results 
 6. every item in one report, the gate against fixtures/baseline.json    -> results.json ("gate")
 7. ``audio-qa report``            HTML and JUnit                         -> report.html, junit.xml
 
-A step whose subcommand is not in this build is skipped with a visible SKIP line (and the job
-says so at the end); it never passes silently for a piece that did not run. Exit status: 0 all
-good, 1 a check failed or the gate found a regression, 2 a step could not run (usage or
-environment error).
+The fixtures and the baseline are read from the checkout, or, for an installed audio-qa, from
+the copy the wheel installs under ``<prefix>/share/audio-qa`` (same relative paths, so the
+baseline's item names are the same). Exit status: 0 all good, 1 a check failed or the gate
+found a regression, 2 a step could not run (usage or environment error).
 """
 
 from __future__ import annotations
@@ -29,16 +29,29 @@ import argparse
 import json
 import os
 import sys
+import sysconfig
 import time
 from pathlib import Path
 from typing import Any
 
 from qa.atomic import write_atomic
-from qa.cli import COMMANDS
 from qa.cli import main as cli_main
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = Path(os.environ.get("AUDIO_QA_ARTIFACTS", ROOT / "qa-artifacts"))
+
+def _data_root() -> Path:
+    """The folder holding ``fixtures/``: the checkout, else the wheel's shared data."""
+    checkout = Path(__file__).resolve().parent.parent
+    candidates = [checkout] + [Path(sysconfig.get_path("data", scheme)) / "share" / "audio-qa"
+                               for scheme in sysconfig.get_scheme_names()
+                               if scheme in (sysconfig.get_default_scheme(), f"{os.name}_user")]
+    for root in candidates:
+        if (root / "fixtures" / "baseline.json").is_file():
+            return root
+    return checkout
+
+
+ROOT = _data_root()
+ARTIFACTS = Path(os.environ.get("AUDIO_QA_ARTIFACTS", "qa-artifacts")).absolute()
 BASELINE = ROOT / "fixtures" / "baseline.json"
 FIXTURE_AUDIO = ROOT / "fixtures" / "audio"
 #: Codec round trips of the main job: lossless, a mid and a low lossy bitrate.
@@ -68,17 +81,8 @@ class Job:
 
     def __init__(self, out: Path):
         self.out = out
-        self.steps: list[tuple[str, str, float]] = []  # (name, "ok"/"fail"/"error"/"skip", seconds)
+        self.steps: list[tuple[str, str, float]] = []  # (name, "ok"/"fail"/"error", seconds)
         self.result_files: list[Path] = []
-
-    def available(self, command: str, issue: int, step: str) -> bool:
-        if command in COMMANDS:
-            return True
-        # A build without a subcommand (a trimmed install) skips its step, loudly.
-        print(f"audio-qa main job: SKIP {step}: `audio-qa {command}` is not in this build "
-              f"(issue {issue} not merged)", file=sys.stderr, flush=True)
-        self.steps.append((step, "skip", 0.0))
-        return False
 
     def cli(self, step: str, argv: list[str], json_out: Path | None = None) -> int:
         print(f"audio-qa main job: {step}: audio-qa {' '.join(argv)}", file=sys.stderr, flush=True)
@@ -194,38 +198,30 @@ def main(argv: list[str] | None = None) -> int:
         (out / sub).mkdir(parents=True, exist_ok=True)
     job = Job(out)
 
-    if job.available("doctor", 6, "doctor"):
-        job.cli("doctor", ["doctor", "--output-dir", str(out / "doctor")], out / "doctor.json")
+    job.cli("doctor", ["doctor", "--output-dir", str(out / "doctor")], out / "doctor.json")
 
-    outputs: list[str] = []
-    if job.available("run", 5, "pipeline scenarios"):
-        names = scenarios(job)
-        target = args.scenario or names[0]
-        if args.fault and target not in names:
-            print(f"audio-qa main job: --scenario {target!r} is not a scenario; known: "
-                  f"{', '.join(names)}", file=sys.stderr)
-            return 2
-        for name in names:
-            argv = ["run", "--scenario", name, "--out", str(out / "run"), "--profile", OUTPUT_PROFILE]
-            if args.fault and name == target:
-                argv += ["--fault", args.fault]
-            job.cli(f"run {name}", argv, out / f"run-{name}.json")
-        outputs = [str(p) for p in sorted((out / "run").iterdir()) if p.is_file()]
-    elif args.fault:
-        print("audio-qa main job: --fault needs `audio-qa run` (issue 5)", file=sys.stderr)
+    names = scenarios(job)
+    target = args.scenario or names[0]
+    if args.fault and target not in names:
+        print(f"audio-qa main job: --scenario {target!r} is not a scenario; known: "
+              f"{', '.join(names)}", file=sys.stderr)
         return 2
+    for name in names:
+        argv = ["run", "--scenario", name, "--out", str(out / "run"), "--profile", OUTPUT_PROFILE]
+        if args.fault and name == target:
+            argv += ["--fault", args.fault]
+        job.cli(f"run {name}", argv, out / f"run-{name}.json")
+    outputs = [str(p) for p in sorted((out / "run").iterdir()) if p.is_file()]
 
     job.cli("file checks", ["check", str(FIXTURE_AUDIO)], out / "check.json")
     if outputs:  # the pipeline's masters are judged against their delivery target
         job.cli("output checks", ["check", "--profile", OUTPUT_PROFILE, *outputs],
                 out / "check-outputs.json")
 
-    if job.available("roundtrip", 7, "codec round trips"):
-        codecs = [a for c in ROUNDTRIP_CODECS for a in ("--codec", c)]
-        job.cli("codec round trips", ["roundtrip", str(ROUNDTRIP_SOURCE), *codecs], out / "roundtrip.json")
+    codecs = [a for c in ROUNDTRIP_CODECS for a in ("--codec", c)]
+    job.cli("codec round trips", ["roundtrip", str(ROUNDTRIP_SOURCE), *codecs], out / "roundtrip.json")
 
-    if job.available("serve", 17, "service probe") and job.available("probe", 17, "service probe"):
-        service_step(job, out)
+    service_step(job, out)
 
     results = combine(job.result_files)
     gate, gate_ok = run_gate(results, args)
@@ -235,11 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     write_atomic(results_path, json.dumps(results, indent=2, allow_nan=False) + "\n")
 
     html = out / "report.html"
-    if job.available("report", 8, "HTML/JUnit report"):
-        rc = job.cli("report", ["report", str(results_path), "--html", str(html),
-                                "--junit", str(out / "junit.xml")])
-        if rc == 1 and html.is_file():  # written; its exit 1 only repeats that results failed
-            job.steps[-1] = ("report", "ok", job.steps[-1][2])
+    rc = job.cli("report", ["report", str(results_path), "--html", str(html), "--junit", str(out / "junit.xml")])
+    if rc == 1 and html.is_file():  # written; its exit 1 only repeats that results failed
+        job.steps[-1] = ("report", "ok", job.steps[-1][2])
 
     return finish(job, results, gate_ok, results_path, html, time.perf_counter() - t0)
 
@@ -253,14 +247,10 @@ def finish(job: Job, results: dict, gate_ok: bool, results_path: Path, html: Pat
         where = f" (first bad stage: {i['first_bad_stage']})" if i.get("first_bad_stage") else ""
         failing = [c["id"] for c in i.get("checks", []) if c["status"] in ("fail", "error")]
         print(f"  FAIL  {i['kind']} {i['path']}{where}: {', '.join(failing)}", file=sys.stderr)
-    skipped = [n for n, s, _ in job.steps if s == "skip"]
     print(f"  gate: {'PASS' if gate_ok else 'FAIL'}; {len(results['items'])} items, "
-          f"{len(bad_items)} failing; {seconds:.1f} s"
-          + (f"; SKIPPED (not in this build): {', '.join(skipped)}" if skipped else ""),
-          file=sys.stderr)
+          f"{len(bad_items)} failing; {seconds:.1f} s", file=sys.stderr)
     print(f"results: {results_path}")
-    print(f"HTML report: {html}" if html.is_file() else
-          "HTML report: not rendered (`audio-qa report` is not in this build)")
+    print(f"HTML report: {html}" if html.is_file() else "HTML report: not rendered (see the report step)")
     if any(s == "error" for _, s, _ in job.steps):
         return 2
     return 1 if bad_items or not gate_ok else 0

@@ -20,6 +20,27 @@ def reference() -> Path:
     return REFERENCE
 
 
+#: System tools some tests need, and how a contributor gets them. ``ffmpeg-libs`` is FFmpeg's
+#: shared libraries, which TorchCodec (torchaudio >= 2.9 saving) loads.
+TOOL_FIX = {"ffmpeg": "apt install ffmpeg", "sox": "apt install sox", "chromium": "apt install chromium",
+            "ffmpeg-libs": "apt install ffmpeg (TorchCodec loads its shared libraries)"}
+
+
+def missing_tools(*tools: str) -> list[str]:
+    import ctypes.util
+    import shutil
+
+    return [t for t in tools
+            if (ctypes.util.find_library("avutil") is None if t == "ffmpeg-libs" else shutil.which(t) is None)]
+
+
+def needs(*tools: str):
+    """Skip, naming the tool and the fix, when a system tool the test needs is absent; with the
+    tools installed (CI installs them) the test runs."""
+    gone = missing_tools(*tools)
+    return pytest.mark.skipif(bool(gone), reason="needs " + "; ".join(f"{t} ({TOOL_FIX[t]})" for t in gone))
+
+
 def reference_music_and_speech() -> list[Path]:
     """The real music and speech files (not the loudness test signals)."""
     if not REFERENCE.is_dir():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from qa.codecs import (CodecSpecError, CodecUnavailable, FunctionCodec, expand_s
                        nominal_kbps, parse_codec)
 from qa.metrics.intrusive import compare
 from qa.roundtrip import roundtrip_audio
+from tests.conftest import needs
 
 SONG = Path(__file__).resolve().parent.parent / "fixtures" / "audio" / "song_pop_10s.flac"
 NO_VISQOL = ("visqol_moslqo",)
@@ -75,7 +75,7 @@ def test_resample_codec_removes_the_top_band(song):
     assert out.frames == song.frames
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg binary not installed")
+@needs("ffmpeg")
 def test_ffmpeg_aac_round_trip(song):
     c = parse_codec("ffmpeg:aac:128")
     enc = c.encode(song)
@@ -138,3 +138,44 @@ def _opts():
     from qa.roundtrip import CompareOptions
 
     return CompareOptions(skip=NO_VISQOL)
+
+
+@pytest.fixture(scope="module")
+def encodec_dir(tmp_path_factory):
+    """An EnCodec 24 kHz built from its configuration with random weights (no download), saved
+    the way a user's local copy of the weights is: the real load, encode and decode path."""
+    pytest.importorskip("transformers")
+    import torch
+    from transformers import EncodecConfig, EncodecModel
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("encodec")
+    EncodecModel(EncodecConfig()).save_pretrained(folder)  # the defaults are encodec_24khz's
+    return str(folder)
+
+
+@pytest.mark.parametrize("kbps,n_q", [(1.5, 2), (6.0, 8), (24.0, 32)])
+def test_encodec_round_trip_shapes_codes_and_bandwidths(encodec_dir, song, monkeypatch, kbps, n_q):
+    from qa.codecs import ENCODEC_DIR_ENV
+
+    monkeypatch.setenv(ENCODEC_DIR_ENV, encodec_dir)
+    short = Audio.from_array(song.samples[:, : song.sample_rate], song.sample_rate)  # 1.000 s stereo
+    c = parse_codec(f"encodec:{kbps:g}")
+    enc = c.encode(short)
+    codes, scales = enc.payload
+    # 75 frames per second at 24 kHz (hop 320); n_q = kbps / (75 Hz x 10 bits) codebooks of 1024
+    assert tuple(codes.shape) == (1, 2, n_q, 75)
+    assert int(codes.min()) >= 0 and int(codes.max()) < 1024
+    out = c.decode(enc)
+    assert out.samples.shape == short.samples.shape and out.sample_rate == short.sample_rate
+    assert np.isfinite(out.samples).all()
+
+
+def test_encodec_from_a_folder_without_weights_names_the_folder(tmp_path, song):
+    pytest.importorskip("transformers")
+    from qa.codecs import EncodecCodec
+
+    c = EncodecCodec("encodec:6", 6.0, model_dir=str(tmp_path))
+    with pytest.raises(CodecUnavailable, match=f"the folder {tmp_path} .AUDIO_QA_ENCODEC_DIR. holds no "
+                                               "EnCodec weights and audio-qa never downloads"):
+        c.encode(song)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import ROOT, sine
+from tests.conftest import ROOT, needs, sine
 
 os.environ["AUDIO_QA_TEST_BACKENDS"] = "1"  # before qa.io is imported: registers test writers
 
@@ -28,7 +28,7 @@ def leftovers(folder) -> list[str]:
     return sorted(n for n in os.listdir(folder) if n.startswith("."))
 
 
-@pytest.mark.parametrize("backend", ["soundfile", "scipy", "torchaudio"])
+@pytest.mark.parametrize("backend", ["soundfile", "scipy", pytest.param("torchaudio", marks=needs("ffmpeg-libs"))])
 def test_every_default_backend_writes_pcm16_exactly(tmp_path, backend):
     x = pcm_exact()
     r = save_audio(x, tmp_path / "a.wav", 48000, backends=[backend])
@@ -39,6 +39,7 @@ def test_every_default_backend_writes_pcm16_exactly(tmp_path, backend):
     assert leftovers(tmp_path) == []
 
 
+@needs("ffmpeg-libs")
 def test_int16_tensor_is_scaled_before_torchaudio_no_square_wave(tmp_path):
     import torch
 
@@ -49,6 +50,7 @@ def test_int16_tensor_is_scaled_before_torchaudio_no_square_wave(tmp_path):
     assert np.array_equal(got.T, pcm.numpy())  # not clamped to +-32767
 
 
+@needs("ffmpeg-libs")
 def test_wrong_subtype_falls_through_to_next_backend(tmp_path):
     x = pcm_exact()
     r = save_audio(x, tmp_path / "f.wav", 48000, subtype="FLOAT", backends=["torchaudio", "soundfile"])

@@ -6,9 +6,10 @@ import subprocess
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import needs, run_cli
 
 
+@needs("ffmpeg", "sox", "ffmpeg-libs")
 def test_clean_machine_every_backend_passes(tmp_path):
     r = run_cli("doctor", "--output-dir", str(tmp_path), "--json", "-", timeout=120)
     rep = json.loads(r.stdout)
@@ -87,3 +88,47 @@ def test_required_backends_from_the_config(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.audio-qa.doctor]\nrequire = ["nosuch"]\n')
     r = run_cli("doctor", "--backends", "soundfile", cwd=tmp_path)
     assert r.returncode == 2 and "[tool.audio-qa.doctor] require: unknown backend(s) nosuch" in r.stderr
+
+
+def _path_without(tmp_path, *tools):
+    """A PATH whose folders hold everything the real PATH does except ``tools`` (hidden for one
+    subprocess; nothing is uninstalled)."""
+    import os
+
+    shadow = tmp_path / "bin"
+    shadow.mkdir()
+    for d in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(d):
+            continue
+        for name in os.listdir(d):
+            if name not in tools and not (shadow / name).exists():
+                (shadow / name).symlink_to(os.path.join(d, name))
+    return str(shadow)
+
+
+def test_without_ffmpeg_and_sox_the_doctor_passes_and_their_tests_skip(tmp_path):
+    import os
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "PATH": _path_without(tmp_path, "ffmpeg", "sox", "chromium"),
+           "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "qa", "doctor", "--output-dir", str(tmp_path), "--backends",
+                        "soundfile", "ffmpeg", "sox", "--formats", "wav", "--json", "-"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    items = {i["path"]: i for i in json.loads(r.stdout)["items"]}
+    for tool in ("ffmpeg", "sox"):
+        c = items[tool]["checks"][0]
+        assert c["status"] == "skip" and c["message"].startswith(f"{tool} is not installed"), c
+        assert c["hint"].startswith("apt install")
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                        "--basetemp", str(tmp_path / "inner"),
+                        "tests/cli/test_doctor.py::test_clean_machine_every_backend_passes",
+                        "tests/doctor/test_backends.py::test_clean_backends_pass_every_format",
+                        "tests/test_codecs.py::test_ffmpeg_aac_round_trip"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "needs ffmpeg (apt install ffmpeg); sox (apt install sox)" in r.stdout, r.stdout
+    assert "3 skipped" in r.stdout and "1 passed" in r.stdout, r.stdout  # soundfile still runs

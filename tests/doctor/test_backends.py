@@ -8,6 +8,7 @@ import pytest
 os.environ["AUDIO_QA_TEST_BACKENDS"] = "1"
 
 from qa.doctor.backends import probe_backend  # noqa: E402
+from tests.conftest import needs  # noqa: E402
 from qa.doctor.report import backend_item  # noqa: E402
 
 ALL = ["wav", "wav_float", "flac", "mp3", "ogg", "opus"]
@@ -34,6 +35,7 @@ def test_torchcodec_unimportable_in_child(tmp_path):
     assert c.status == "fail" and "shared FFmpeg" in c.hint
 
 
+@needs("ffmpeg-libs")
 def test_torchaudio_int16_trap_and_subtype_drift(tmp_path):
     import torchaudio
 
@@ -49,7 +51,7 @@ def test_torchaudio_int16_trap_and_subtype_drift(tmp_path):
     assert cells["flac"].outcome == "ok"
 
 
-@pytest.mark.parametrize("name", ["soundfile", "ffmpeg"])
+@pytest.mark.parametrize("name", ["soundfile", pytest.param("ffmpeg", marks=needs("ffmpeg"))])
 def test_clean_backends_pass_every_format(tmp_path, name):
     p = probe_backend(name, ALL, str(tmp_path), timeout=30)
     assert {c.format: c.outcome for c in p.cells} == {f: "ok" for f in ALL}
