@@ -80,7 +80,11 @@ def run_dask(run_dir: RunDir, shards: Iterable[int], context: Mapping[str, Any],
                        for i in shards]
             out = []
             for fut in as_completed(futures):
-                done = fut.result()
+                try:
+                    done = fut.result()
+                except Exception as e:  # the task failed on every retry (KilledWorker, an OSError ...)
+                    raise ScanError(f"shard task {fut.key} failed on Dask ({type(e).__name__}: {e}); the "
+                                    "finished shards are kept: rerun with --resume") from None
                 progress.add(done.files, done.failures, done.audio_s, resumed=done.skipped)
                 out.append(done)
             return sorted(out, key=lambda d: d.shard)
