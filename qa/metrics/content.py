@@ -88,12 +88,21 @@ def content_metrics(samples: np.ndarray, sample_rate: int, *,
     )
 
 
+#: float32 samples beyond this magnitude (full-scale units; +300 dBFS) are measured in float64:
+#: their squares, FFT sums and block sums could overflow float32 (3.4e38).
+FLOAT32_SAFE = 1e15
+
+
 def finite_samples(samples: np.ndarray) -> np.ndarray:
-    """``samples`` as an array, with NaN and infinities replaced by 0 (a copy only then). The
-    test is one float32/float64 sum: finite samples can only sum to infinity beyond 1e38."""
+    """``samples`` as an array for the content metrics, with NaN and infinities replaced by 0,
+    and float32 samples beyond :data:`FLOAT32_SAFE` (a broken file) promoted to float64 (a
+    copy only in those cases). The non-finite test is one sum: finite samples can only sum to
+    infinity beyond 1e38."""
     x = np.asarray(samples)
     if not np.isfinite(x.sum()):
         x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    if x.dtype == np.float32 and x.size and max(float(x.max()), -float(x.min())) > FLOAT32_SAFE:
+        x = x.astype(np.float64)
     return x
 
 
