@@ -2,13 +2,17 @@
 music-like signal (fixtures/make_fixtures.py ``render_song``):
 
 * audio-qa: integrated + LRA + true peak + momentary/short-term maxima and series,
+* libebur128 (pyebur128): integrated loudness only (``MODE_I``), on the same float32 array,
 * pyloudnorm: integrated loudness only,
 * ffmpeg ``ebur128=peak=true`` (I, LRA, true peak) when ffmpeg is on PATH; its time includes
   process start and reading a float WAV from a temp dir.
 
-audio-qa and pyloudnorm run alternately in the same process (same thread settings, same load
-from other processes), ``REPEAT`` times each; the best and the median are printed, with the
-first (cold) audio-qa call, and the BLAS/OpenMP thread settings in force. audio-qa limits BLAS
+audio-qa, libebur128 and pyloudnorm run alternately in the same process (same thread
+settings, same load from other processes), ``REPEAT`` times each; the best and the median of
+the wall time and of the CPU time (``time.process_time``, the figure to compare on a shared
+machine) are printed, with the first (cold) audio-qa call, the load average and the
+BLAS/OpenMP thread settings in force. Target (issue 16): audio-qa's full set in less CPU time
+than libebur128's integrated loudness alone. audio-qa limits BLAS
 to one thread inside its true-peak stage only; pyloudnorm runs with the process defaults.
 Run: ``python -m benchmarks.loudness [--repeat N]``.
 """
@@ -32,6 +36,23 @@ sys.path.insert(0, str(ROOT / "fixtures"))
 REPEAT = 9
 SECONDS = 95.0
 RATE = 44100
+
+
+def _ebur128_integrated(x, rate: int) -> float:
+    import numpy as np
+    import pyebur128
+
+    st = pyebur128.R128State(x.shape[0], rate, pyebur128.MeasurementMode.MODE_I)
+    st.add_frames(np.ascontiguousarray(x.T).reshape(-1), x.shape[1])
+    return pyebur128.get_loudness_global(st)
+
+
+def _timed(fn, wall: list[float], cpu: list[float]):
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    wall.append(time.perf_counter() - t)
+    cpu.append(time.process_time() - c)
+    return out
 
 
 def _best(fn, repeat: int = REPEAT) -> tuple[float, object]:
@@ -84,8 +105,9 @@ def main() -> None:
     from make_fixtures import render_song
     from qa.metrics.loudness import measure_loudness
 
-    x = render_song(SECONDS, sr=RATE)
-    print(f"signal: render_song({SECONDS:g} s), {RATE} Hz stereo, {x.shape[1]} frames")
+    x = render_song(SECONDS, sr=RATE).astype(np.float32)  # what load_audio gives
+    print(f"signal: render_song({SECONDS:g} s), {RATE} Hz stereo float32, {x.shape[1]} frames")
+    print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     try:
         import pyloudnorm
     except ImportError:
@@ -93,26 +115,33 @@ def main() -> None:
         meter = None
     else:
         meter = pyloudnorm.Meter(RATE)
+    try:
+        i_ebu = _ebur128_integrated(x, RATE)
+    except ImportError:
+        print("pyebur128: not installed, skipped")
+        i_ebu = None
     print(f"threads: {_threads()}")
     t = time.perf_counter()
     r = measure_loudness(x, RATE)
     cold = time.perf_counter() - t
-    ours, theirs = [], []
-    for _ in range(repeat):  # alternate, so both see the same conditions
-        t = time.perf_counter()
-        r = measure_loudness(x, RATE)
-        ours.append(time.perf_counter() - t)
+    ours, ours_cpu, theirs, theirs_cpu, ebu, ebu_cpu = [], [], [], [], [], []
+    for _ in range(repeat):  # alternate, so all see the same conditions
+        r = _timed(lambda: measure_loudness(x, RATE), ours, ours_cpu)
+        if i_ebu is not None:
+            i_ebu = _timed(lambda: _ebur128_integrated(x, RATE), ebu, ebu_cpu)
         if meter is not None:
-            t = time.perf_counter()
-            i_pyln = meter.integrated_loudness(x.T)
-            theirs.append(time.perf_counter() - t)
-    print(f"audio-qa  all measures     {_ms(ours)}  (first call {cold * 1e3:.1f} ms)  "
-          f"I {r.integrated_lufs:.2f} LUFS  LRA {r.lra_lu:.2f} LU  TP {r.true_peak_dbtp:.2f} dBTP  "
-          f"M max {r.momentary_max_lufs:.2f}  S max {r.short_term_max_lufs:.2f}")
+            i_pyln = _timed(lambda: meter.integrated_loudness(x.T.astype(np.float64)), theirs,
+                            theirs_cpu)
+    print(f"audio-qa  all measures     {_ms(ours)}  cpu {_ms(ours_cpu)}  (first call "
+          f"{cold * 1e3:.1f} ms)  I {r.integrated_lufs:.2f} LUFS  LRA {r.lra_lu:.2f} LU  "
+          f"TP {r.true_peak_dbtp:.2f} dBTP  M max {r.momentary_max_lufs:.2f}  "
+          f"S max {r.short_term_max_lufs:.2f}")
     t_ours = min(ours)
+    if ebu:
+        print(f"libebur128 integrated only {_ms(ebu)}  cpu {_ms(ebu_cpu)}  I {i_ebu:.2f} LUFS")
     t_pyln = min(theirs) if theirs else None
     if theirs:
-        print(f"pyloudnorm integrated only {_ms(theirs)}  I {i_pyln:.2f} LUFS")
+        print(f"pyloudnorm integrated only {_ms(theirs)}  cpu {_ms(theirs_cpu)}  I {i_pyln:.2f} LUFS")
     t_ff = None
     if shutil.which("ffmpeg"):
         with tempfile.TemporaryDirectory() as d:
@@ -123,6 +152,11 @@ def main() -> None:
               f"LRA {ff['LRA']:.1f} LU  TP {ff['TP']:.1f} dBTP")
     else:
         print("ffmpeg: not on PATH, skipped")
+    if ebu:
+        ratio = min(ebu_cpu) / min(ours_cpu)
+        print(f"ratio libebur128(I only) / audio-qa(all), CPU = {ratio:.2f}x (best), "
+              f"{statistics.median(ebu_cpu) / statistics.median(ours_cpu):.2f}x (median); "
+              f"target > 1: {'met' if ratio > 1 else 'NOT met'}")
     if t_pyln:
         print(f"ratio pyloudnorm(I only) / audio-qa(all) = {t_pyln / t_ours:.2f}x (best), "
               f"{statistics.median(theirs) / statistics.median(ours):.2f}x (median)")

@@ -100,18 +100,17 @@ def load_audio(path: str | os.PathLike) -> Audio:
     with _open_soundfile(p) as sfile:
         info = FileInfo(sfile.format, sfile.subtype, sfile.samplerate, sfile.channels, sfile.frames)
         _check_info(p, info, size)
-        data = _read_blocks(p, sfile, info)
+        samples = _read_blocks(p, sfile, info)
     subtype = info.subtype
-    if data.shape[0] == 0:
+    if samples.shape[1] == 0:
         raise AudioReadError(p, "no_frames", "contains 0 frames of audio")
-    samples = np.ascontiguousarray(data.T)
     prov = Provenance(
         source=p,
         original_dtype=_dtype_of_subtype(subtype),
         original_layout="channels_last",  # every file format interleaves frames
         subtype=subtype,
         format=info.format,
-        original_shape=(int(data.shape[0]), int(data.shape[1])),
+        original_shape=(int(samples.shape[1]), int(samples.shape[0])),
     )
     return Audio(samples, int(info.sample_rate), prov)
 
@@ -248,17 +247,22 @@ def _check_info(p: str, info: FileInfo, size: int) -> None:
 
 
 def _read_blocks(p: str, sfile, info: FileInfo) -> np.ndarray:
+    """The samples as a (channels, frames) array: each block is decoded into one reused
+    interleaved buffer and transposed into place, so the file is held once (no full-size
+    interleaved copy) and each transpose stays in cache."""
     import soundfile as sf
 
     dtype = "float64" if info.subtype in _FLOAT64_SUBTYPES else "float32"
-    out = np.empty((info.frames, info.channels), dtype=dtype)
+    out = np.empty((info.channels, info.frames), dtype=dtype)
+    buf = np.empty((min(_BLOCK_FRAMES, info.frames), info.channels), dtype=dtype)
     got = 0
     try:
         while got < info.frames:
             n = min(_BLOCK_FRAMES, info.frames - got)
-            block = sfile.read(n, dtype=dtype, always_2d=True, out=out[got : got + n])
+            block = sfile.read(n, dtype=dtype, always_2d=True, out=buf[:n])
             if block.shape[0] == 0:
                 break
+            out[:, got : got + block.shape[0]] = block.T
             got += block.shape[0]
     except (sf.LibsndfileError, RuntimeError, ValueError) as e:
         raise AudioReadError(
@@ -270,7 +274,7 @@ def _read_blocks(p: str, sfile, info: FileInfo) -> np.ndarray:
             f"the header declares {info.frames} frames but only {got} could be decoded: "
             "the file was cut short",
         )
-    return out[:got]
+    return out[:, :got] if got == info.frames else np.ascontiguousarray(out[:, :got])
 
 
 def _frames_are_estimate(info: FileInfo, got: int) -> bool:

@@ -93,6 +93,7 @@ def finite_samples(samples: np.ndarray) -> np.ndarray:
     """The samples every content metric measures: :func:`usable_samples` without its notes."""
     return usable_samples(samples)[0]
 
+
 def _too_short(x: np.ndarray, n_fft: int) -> str:
     return (f"the file is too short: {x.shape[-1]} samples per channel, fewer than the {n_fft} "
             "of one analysis frame")

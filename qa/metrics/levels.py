@@ -345,5 +345,7 @@ def distinct_values(x: np.ndarray) -> int:
 
 def _on_int16_grid(v: np.ndarray) -> bool:
     """Every value of ``v`` is a multiple of 2**-15 within [-1, 1]."""
+    if not np.abs(v).max() <= 1.0:  # first: scaling values near the float32 limit overflows
+        return False
     codes = v * 32768.0
-    return bool(np.abs(v).max() <= 1.0 and np.array_equal(codes, np.round(codes)))
+    return bool(np.array_equal(codes, np.round(codes)))

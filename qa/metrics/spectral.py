@@ -143,7 +143,8 @@ FRAME_HOP = 1024
 class SpectralFrames:
     """The one STFT of a file, shared by every spectral metric and the song-level checks.
 
-    ``power`` is (n_fft // 2 + 1, T) float32: per frame and bin the power averaged over the
+    ``power`` is (n_fft // 2 + 1, T), float32 (float64 for float64 samples): per frame and bin
+    the power averaged over the
     channels (not of the mono mix, which cancels for opposite-phase channels), scaled so that a
     full-scale sine centred on a bin reads 1.0 (0 dB re full scale), not floored (digital
     silence is 0). Frame ``j`` covers samples ``j * hop .. j * hop + n_fft`` (uncentred, only
@@ -203,17 +204,19 @@ def spectral_frames(samples: np.ndarray, sample_rate: int, *, n_fft: int = FRAME
                     hop: int = FRAME_HOP) -> SpectralFrames:
     """The STFT of a (channels, frames) array as :class:`SpectralFrames`, in float32 chunks.
 
-    Precision: float32 frames and FFT give each bin's power to a relative error of about
-    1e-6 of the frame's largest bin (tests/metrics/test_fast_path.py bounds it against a
-    float64 transform), far below the :data:`FLOOR_DB` range the metrics read."""
+    The transform runs in float32 unless the samples are float64 (then in float64). Precision:
+    float32 frames and FFT give each bin's power to a relative error of about 1e-6 of the
+    frame's largest bin (tests/metrics/test_fast_path.py bounds it against a float64
+    transform), far below the :data:`FLOOR_DB` range the metrics read."""
     x = np.asarray(samples)
     x = x[None, :] if x.ndim == 1 else x
     if x.ndim != 2:
         raise ValueError(f"expected (channels, frames) samples, got shape {x.shape}")
+    dtype = np.float64 if x.dtype == np.float64 else np.float32
     n = x.shape[1]
     total = 1 + (n - n_fft) // hop if n >= n_fft else 0
-    buf = np.empty((total, n_fft // 2 + 1), dtype=np.float32)
-    for j0, p in channel_power_chunks(x, n_fft, hop, dtype=np.float32):
+    buf = np.empty((total, n_fft // 2 + 1), dtype=dtype)
+    for j0, p in channel_power_chunks(x, n_fft, hop, dtype=dtype):
         buf[j0 : j0 + p.shape[1]] = p.T
     return SpectralFrames(buf.T, int(sample_rate), n_fft, hop)
 
