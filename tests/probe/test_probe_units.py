@@ -162,3 +162,17 @@ def test_html_shows_phases_and_verdict_and_junit_fails_the_job_check():
     assert rows["total_s"][1] == "3.2"
     xml = render_junit(results)
     assert 'classname="probe.svc" name="service_job"' in xml and "<failure" in xml
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["probe"], "give a URL"),
+    (["probe", "http://127.0.0.1:9"], "--adapter is required"),
+    (["probe", "http://127.0.0.1:9", "--adapter", "generic"], "needs --spec FILE"),
+    (["probe", "http://127.0.0.1:9", "--adapter", "diffrhythm", "--header", "no-colon"], "expected 'NAME: VALUE'"),
+    (["probe", "--command", "true", "--request", "/nonexistent/req.toml"], "no such file"),
+])
+def test_usage_errors_exit_2_with_the_fix(capsys, argv, words):
+    from qa.cli import main
+
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
