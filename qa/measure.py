@@ -14,6 +14,7 @@ from qa.audio import Audio
 from qa.metrics.content import content_metrics, seam_metrics
 from qa.metrics.levels import level_stats
 from qa.metrics.loudness import measure_loudness
+from qa.metrics.song import song_metrics
 
 
 def _levels(audio: Audio) -> Any:
@@ -32,12 +33,17 @@ def _seams(audio: Audio) -> Any:
     return seam_metrics(audio.samples, audio.sample_rate)
 
 
+def _song(audio: Audio) -> Any:
+    return song_metrics(audio.samples, audio.sample_rate)
+
+
 #: name -> function(audio) -> result with to_metrics(). Order is the order of metrics in JSON.
 METRIC_GROUPS: dict[str, Callable[[Audio], Any]] = {
     "levels": _levels,
     "loudness": _loudness,
     "content": _content,
     "seams": _seams,
+    "song": _song,
 }
 
 
