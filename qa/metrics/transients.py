@@ -89,7 +89,8 @@ def find_clicks(samples: np.ndarray, sample_rate: int, *, min_ratio: float = 30.
     """Scan the second-difference residual (largest over the channels) for isolated spikes
     (:func:`isolation_ratio` >= ``min_ratio``, and at least ``min_jump`` full scale: -60 dBFS,
     so a stray LSB in digital silence is not a click). Spikes closer than ``merge_s`` are one
-    click (both edges of a short gap); the ``limit`` strongest are kept with their times."""
+    click (both edges of a short gap); the ``limit`` strongest are kept with their times. The
+    first and last ``long_w`` samples are not scanned (an abrupt start is not a click)."""
     x = np.asarray(samples)
     x = x[None, :] if x.ndim == 1 else x
     size = x.shape[1] - 2
@@ -102,6 +103,9 @@ def find_clicks(samples: np.ndarray, sample_rate: int, *, min_ratio: float = 30.
         e = np.abs(np.diff(x[:, lo : hi + 2], n=2, axis=-1)).max(axis=0)
         cand = _candidates(e, min_ratio, long_w, min_jump)
         cand = cand[(cand >= a - lo) & (cand < b - lo)]
+        # a spike needs signal on both sides: the file's first and last long_w samples (where
+        # an abrupt start or end has only one side) are not scanned
+        cand = cand[(cand + lo >= long_w) & (cand + lo < size - long_w)]
         if cand.size == 0:
             continue
         z = isolation_ratio(e, cand, long_w=long_w)
