@@ -28,6 +28,10 @@ OVERLAP_FRAMES = 16  # 0.74 s of context each side: more than the decoder's 0.35
 #: Seconds the save stage may run past the writer's timeout: starting save_audio's child process,
 #: the read-back verify and the rename (well under 2 s for the 95 s song on 2 cores).
 SAVE_MARGIN_S = 10.0
+#: A complete generation ends in its outro: the decoded song's last ENDING_S seconds fade out
+#: (raised cosine), as a model that reached its end-of-song does. A song that stops at full
+#: level is the truncated_end fault of the file checks.
+ENDING_S = 1.5
 
 
 @dataclass
@@ -127,7 +131,7 @@ def _decode_stage(latent, probe: Probe, opts: RunOptions, hooks: Hooks):
     with probe.stage("vae_decode", kind="audio", shape=(hooks.batch, 2, latent.shape[1] * HOP),
                      layout="channels_first", sample_rate=SAMPLE_RATE) as s:
         audio, seams = _decode(Decoder(), latent.float(), chunked, overlap)
-        audio = hooks.decoded(audio)
+        audio = hooks.decoded(_ending(audio))
         s.record(audio, seams=seams)
     return audio, seams
 
@@ -207,6 +211,17 @@ def _ledger(folder: str) -> set[str]:
             return {line.rstrip("\n") for line in f if line.strip()}
     except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
         return set()
+
+
+def _ending(audio):
+    """The outro of a complete song: the last :data:`ENDING_S` of ``audio`` (..., samples)
+    faded to silence in place with a raised-cosine (Hann half-window) release."""
+    import torch
+
+    n = min(audio.shape[-1], int(ENDING_S * SAMPLE_RATE))
+    if n > 0:
+        audio[..., -n:] *= 0.5 * (1 + torch.cos(torch.arange(n, dtype=audio.dtype) * (math.pi / n)))
+    return audio
 
 
 def _decode(dec, latent, chunked: bool, overlap: int):

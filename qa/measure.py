@@ -30,6 +30,7 @@ from qa.metrics import spectral, temporal
 from qa.metrics.content import content_metrics, finite_samples, seam_metrics
 from qa.metrics.levels import level_stats
 from qa.metrics.loudness import measure_loudness
+from qa.metrics.song import song_metrics
 
 
 def _levels(m: "Measurements") -> Any:
@@ -57,6 +58,10 @@ def _seams(m: "Measurements") -> Any:
     return seam_metrics(m.audio.samples, m.audio.sample_rate)
 
 
+def _song(m: "Measurements") -> Any:
+    return song_metrics(m.finite_samples, m.audio.sample_rate)
+
+
 #: name -> function(m) -> result with to_metrics() (optional for the shared analyses). Order is
 #: the order of metrics in JSON.
 METRIC_GROUPS: dict[str, Callable[["Measurements"], Any]] = {
@@ -66,6 +71,7 @@ METRIC_GROUPS: dict[str, Callable[["Measurements"], Any]] = {
     "envelope": _envelope,
     "content": _content,
     "seams": _seams,
+    "song": _song,
 }
 
 

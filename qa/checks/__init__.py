@@ -19,5 +19,6 @@ from qa.checks import format as _format  # noqa: F401,E402
 from qa.checks import levels as _levels  # noqa: F401,E402
 from qa.checks import content as _content  # noqa: F401,E402
 from qa.checks import loudness as _loudness  # noqa: F401,E402
+from qa.checks import song as _song  # noqa: F401,E402
 
 __all__ = ["FILE_CHECKS", "CheckContext", "CheckSpec", "file_check", "run_file_checks"]

@@ -36,21 +36,46 @@ class Figures:
     waveform: Markup | None = None
     spectrogram: Markup | None = None
     loudness: Markup | None = None
+    #: the loop-distance and tempo curves, drawn only when repetition / tempo_drift warn or fail
+    song: list[Markup] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
 def audio_figures(audio: Audio, *, target_lufs: float | None = None,
-                  metrics: dict[str, Any] | None = None) -> Figures:
+                  metrics: dict[str, Any] | None = None, flagged: frozenset[str] = frozenset()) -> Figures:
     """Every figure of ``audio``; ``metrics`` is the item's results metrics (its loudness series
     and integrated loudness are drawn as they are when present) and ``target_lufs`` the target
-    line of the loudness chart."""
+    line of the loudness chart. ``flagged`` are the ids of the item's checks that warned or
+    failed: ``repetition`` and ``tempo_drift`` add their curves."""
     figs = Figures()
     mins, maxs = envelope(audio.samples, COLUMNS)
     figs.waveform = waveform_svg(mins, maxs, audio.duration_s)
     mono = audio.mono()
     figs.spectrogram = _spectrogram(mono, audio.sample_rate, figs.notes)
     figs.loudness = _loudness(audio, target_lufs, metrics or {}, figs.notes)
+    if flagged & {"repetition", "tempo_drift"}:
+        figs.song = song_curves(audio, flagged)
     return figs
+
+
+def song_curves(audio: Audio, flagged: frozenset[str]) -> list[Markup]:
+    """The loop's band-level difference one period apart over time (near 0 dB where the audio
+    repeats itself) and the local tempo over time, for the song checks that flagged the file."""
+    from qa.metrics.song import song_metrics
+    from qa.reports.svg import line_chart_svg
+
+    s = song_metrics(audio.samples, audio.sample_rate)
+    out = []
+    if "repetition" in flagged and s.loop.curve:
+        t, d = zip(*s.loop.curve)
+        out.append(line_chart_svg([("difference", t, d)], x_label="time (s)", y_label="dB",
+                                  title=f"band-level difference {s.loop.period_s:.2f} s apart "
+                                  "(near 0 = a loop)", width=800))
+    if "tempo_drift" in flagged and s.tempo.periods_s:
+        out.append(line_chart_svg([("local BPM", s.tempo.times_s,
+                                    [60.0 / p for p in s.tempo.periods_s])], x_label="time (s)",
+                                  y_label="BPM", title="tempo curve (8 s windows)", width=800))
+    return out
 
 
 def _spectrogram(mono: np.ndarray, sr: int, notes: list[str]) -> Markup | None:

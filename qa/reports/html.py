@@ -169,7 +169,9 @@ def _attach_audio(view: dict, checks: list[dict], out: Path, search: list[Path],
     except AudioReadError as e:
         figs.notes.append(f"audio figures: not drawn, {e.detail}")
         return
-    view["figures"] = audio_figures(audio, target_lufs=_target_lufs(checks), metrics=view["raw_metrics"])
+    flagged = frozenset(str(c.get("id")) for c in checks if c.get("status") in ("warn", "fail"))
+    view["figures"] = audio_figures(audio, target_lufs=_target_lufs(checks), metrics=view["raw_metrics"],
+                                    flagged=flagged)
     size = found.stat().st_size
     if size <= embed_limit and size <= budget[0]:
         budget[0] -= size
