@@ -61,7 +61,7 @@ def test_assert_audio_fails_with_the_check_table(run, pytester):
     assert "audio-qa: test_suite.py::test_clipped::audio1 -> FAIL (48000 Hz, 2 ch, 4.00 s)" in out
     assert "status  check " in out
     row = [ln for ln in out.splitlines() if "FAIL" in ln and " clipping " in ln][0]
-    assert "0.001 fraction" in row  # the streaming profile's fail_fraction as the threshold
+    assert "0.001 fraction" in row  # the default profile's fail_fraction as the threshold
     assert "hint: " in out
     pass_row = [ln for ln in out.splitlines() if "PASS" in ln and " not_silent " in ln]
     assert pass_row, "passing checks are listed too"

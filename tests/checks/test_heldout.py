@@ -2,8 +2,9 @@
 
 The thresholds in qa/profiles.toml were fitted on the 43 reference music and speech files.
 This held-out set is legitimately processed versions of that audio, generated here into a
-temporary folder (peak normalization, lossy round trips through ffmpeg, a -23 LUFS broadcast
-master, a -10 LUFS master through ffmpeg's limiter, resampling, dither to 16 bit, a fade into
+temporary folder (peak normalization, MP3 / AAC 128k, Opus 96k and Vorbis q4 round trips
+through ffmpeg, a -23 LUFS broadcast master from ffmpeg's loudnorm, a loud master (gain to
+-8 LUFS into ffmpeg's limiter at -1 dBFS: -8.7 LUFS measured), resampling, dither to 16 bit, a fade into
 trailing silence, dual-mono speech, 24-bit FLAC, float WAV), plus synthetic faults placed just
 past each threshold. Under the default profile no clean file fails (warnings allowed) and each
 fault fails with its own check id. ``python -m tests.checks.test_heldout`` prints the margins
@@ -36,7 +37,8 @@ FFMPEG = shutil.which("ffmpeg")
 
 
 def _ffmpeg(src: Path, dst: Path, *args: str) -> None:
-    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True, timeout=120)
+    subprocess.run([FFMPEG, "-nostdin", "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True,
+                   timeout=120, capture_output=True)
 
 
 def _gain_to(x: np.ndarray, sr: int, lufs: float) -> np.ndarray:
@@ -56,8 +58,10 @@ def clean_set(out: Path) -> list[Path]:
     for key, rel in SOURCES.items():
         x, sr = sf.read(REFERENCE / rel, always_2d=True)
         write(f"{key}_peak-1dBFS.wav", x * (10 ** (-1 / 20) / np.abs(x).max()), sr)
-        write(f"{key}_-23LUFS.wav", _gain_to(x, sr, -23.0), sr, "PCM_24")
         src = write(f"{key}_src.wav", x, sr)
+        broadcast = out / f"{key}_-23LUFS.wav"  # ffmpeg's EBU R128 normalizer, -1 dBTP ceiling
+        _ffmpeg(src, broadcast, "-af", "loudnorm=I=-23:TP=-1:LRA=20", "-ar", str(sr), "-c:a", "pcm_s24le")
+        files.append(broadcast)
         for codec, ext in (("libmp3lame -b:a 128k", "mp3"), ("aac -b:a 128k", "m4a"),
                            ("libopus -b:a 96k", "opus"), ("libvorbis -q:a 4", "ogg")):
             enc = out / f"{key}_{codec.split()[0]}.{ext}"
@@ -65,7 +69,7 @@ def clean_set(out: Path) -> list[Path]:
             dec = out / f"{key}_{codec.split()[0]}.wav"
             _ffmpeg(enc, dec)
             files.append(dec)
-        loud = out / f"{key}_-10LUFS_limited.wav"  # +gain into ffmpeg's limiter at -1 dBFS
+        loud = out / f"{key}_loud_limited.wav"  # gain to -8 LUFS into ffmpeg's limiter at -1 dBFS
         gain = -10.0 - measure_loudness(x.T, sr).integrated_lufs + 2.0
         _ffmpeg(src, loud, "-af", f"volume={gain:.2f}dB,alimiter=limit=0.891:level=false", "-c:a", "pcm_s16le")
         files.append(loud)
