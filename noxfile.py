@@ -22,14 +22,15 @@ def _install(session: nox.Session, extras: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The whole test suite, against the real torch / torchaudio / TorchCodec / FFmpeg stack."""
-    _install(session, "metrics,dev")
+    # Every optional path is tested: Dask executors, the service and its probes, EnCodec.
+    _install(session, "metrics,dev,dask,probe,serve,encodec")
     session.run("pytest", *(session.posargs or ["-q"]))
 
 
 @nox.session(python=PYTHON)
 def audio_qa(session: nox.Session) -> None:
     """The main QA job: results and reports under qa-artifacts/."""
-    _install(session, "metrics")
+    _install(session, "metrics,probe,serve")  # the service step starts and probes the service
     session.run("python", "-m", "qa.mainjob", *session.posargs)
 
 
