@@ -64,8 +64,13 @@ def isolation_ratio(e: np.ndarray, idx: np.ndarray, *, long_w: int = 1024, short
 
     ref = np.maximum(rms(idx - long_w, idx - guard), rms(idx + guard + 1, idx + long_w + 1))
     np.maximum(ref, rms(idx + guard + 1, idx + guard + 1 + short_w), out=ref)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(ref > 0, e[idx] / ref, np.inf)
+    # The local level is floored at one 16-bit step (2^-15 FS): around a spike in exact digital
+    # silence the ratio is then the spike in 16-bit steps, a finite number, never infinity.
+    return e[idx] / np.maximum(ref, LOCAL_FLOOR)
+
+
+#: Floor of the local residual level in :func:`isolation_ratio` (one 16-bit step, full scale).
+LOCAL_FLOOR = 2.0 ** -15
 
 
 def _candidates(e: np.ndarray, min_ratio: float, long_w: int, floor: float) -> np.ndarray:

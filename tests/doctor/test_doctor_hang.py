@@ -41,7 +41,7 @@ def test_a_hung_ffmpeg_costs_one_timeout_and_leaves_no_process(tmp_path):
     out = tmp_path / "doctor.json"
     env_path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
     t0 = time.monotonic()
-    r = run_cli("doctor", "--backends", "ffmpeg", "soundfile", "--output-dir", str(tmp_path),
+    r = run_cli("doctor", "--backends", "ffmpeg", "soundfile", "--require", "ffmpeg", "--output-dir", str(tmp_path),
                 "--json", str(out), timeout=120, env={"PATH": env_path})
     elapsed = time.monotonic() - t0
     assert r.returncode == 1, r.stderr

@@ -132,7 +132,9 @@ def test_seam_scan_matches_a_float64_reference():
     fast = set(T.jump_outliers(x32).tolist())
     assert len(fast) == 200 and len(fast & ref_outliers(x32)) >= 195
     found = T.find_periodic_jumps(x32, sr)
-    assert found.period == period and found.phase % period == 0
+    # The search reports a grid the joins lie on (issue 13's search may settle on a multiple of
+    # the join period when the shorter grid scores under half the best one).
+    assert found.period % period == 0 and min(found.phase % period, -found.phase % period) <= 1
 
 
 def test_content_group_reuses_the_shared_analysis_unchanged():
