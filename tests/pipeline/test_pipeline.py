@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 
 from audioqa_pipeline.faults import FAULTS
+from audioqa_pipeline.run import LEDGER
 from tests.conftest import run_cli
 
 
@@ -53,7 +54,9 @@ def test_clean_save_goes_through_save_audio(tmp_path):
     assert checks["save_timeout"]["status"] == "pass" and checks["save_timeout"]["threshold"] == 3
     assert checks["save_roundtrip"]["status"] == "pass"
     assert "PCM_16 written by soundfile, read back and matched" in checks["save_roundtrip"]["message"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pop_en_10s.wav"]  # no temporary file left
+    # no temporary file left; the folder's ledger names the file audio-qa wrote
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LEDGER, "pop_en_10s.wav"]
+    assert (tmp_path / LEDGER).read_text() == "pop_en_10s.wav\n"
     info = sf.info(item["path"])
     assert (info.samplerate, info.channels, info.subtype) == (44100, 2, "PCM_16")
 
