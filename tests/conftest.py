@@ -73,3 +73,18 @@ def run_cli(*args: str, cwd: str | os.PathLike | None = None, timeout: float = 3
         [sys.executable, "-m", "qa", *args], cwd=cwd, env=env, capture_output=True, text=True,
         timeout=timeout, input=input,
     )
+
+
+@pytest.fixture(scope="module")
+def test_writers():
+    """The test-only writers (test_stall, test_slow, ...) in this process's backend registry for
+    one module: ``AUDIO_QA_TEST_BACKENDS=1`` set by the module comes too late when another test
+    module imported qa.io first (child processes still see the variable)."""
+    os.environ["AUDIO_QA_TEST_BACKENDS"] = "1"
+    from qa.io import backends
+
+    added = {k: v for k, v in backends.TEST_BACKENDS.items() if k not in backends.BACKENDS}
+    backends.BACKENDS.update(added)
+    yield
+    for k in added:
+        backends.BACKENDS.pop(k, None)

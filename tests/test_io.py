@@ -18,18 +18,8 @@ from tests.conftest import ROOT, needs, sine
 os.environ["AUDIO_QA_TEST_BACKENDS"] = "1"  # before qa.io is imported: registers test writers
 
 from qa.io import SampleError, SaveError, save_audio  # noqa: E402
-from qa.io import backends as _backends  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _test_writers():
-    """The test-only writers in this process's registry too: when another test module imported
-    qa.io first, the environment variable above came too late for it (its children still see it)."""
-    added = {k: v for k, v in _backends.TEST_BACKENDS.items() if k not in _backends.BACKENDS}
-    _backends.BACKENDS.update(added)
-    yield
-    for k in added:
-        _backends.BACKENDS.pop(k, None)
+pytestmark = pytest.mark.usefixtures("test_writers")
 
 
 def pcm_exact(seconds=0.25, sr=48000, channels=2):

@@ -12,6 +12,7 @@ from tests.conftest import needs  # noqa: E402
 from qa.doctor.report import backend_item  # noqa: E402
 
 ALL = ["wav", "wav_float", "flac", "mp3", "ogg", "opus"]
+pytestmark = pytest.mark.usefixtures("test_writers")
 
 
 def test_hanging_backend_reported_with_stack_and_killed(tmp_path):
