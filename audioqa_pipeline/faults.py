@@ -27,10 +27,17 @@ class Hooks:
     #: Save with these writers only (``module:function`` names for :func:`qa.io.save_audio`),
     #: None for save_audio's default order.
     writers: tuple[str, ...] | None = None
+    #: The model reaches its end of song: the decoded song ends in its outro (a fade). A
+    #: generation stopped by a length limit never gets there.
+    reaches_end: bool = True
 
     def velocity(self, step: int, steps: int, v: Tensor) -> Tensor:
         """sample: the guided velocity of Euler step ``step`` of ``steps``."""
         return v
+
+    def sampled(self, latent: Tensor) -> Tensor:
+        """sample: the sampler's (batch, frames, 64) latent."""
+        return latent
 
     def decode_plan(self, chunked: bool, overlap_frames: int) -> tuple[bool, int]:
         """vae_decode: whether to decode in chunks, with how many frames of context."""
@@ -72,6 +79,25 @@ class _Fp16Overflow(Hooks):
         return v * torch.tensor(1e5, dtype=v.dtype)  # an unscaled attention logit: past 65504
 
 
+class _StuckLoop(Hooks):
+    START, SPAN_FRAMES = 0.45, 43  # from 45 % of the song on, one 2.0 s span over and over
+
+    def sampled(self, latent):
+        n = latent.shape[1]
+        a = int(self.START * n)
+        src = a - self.SPAN_FRAMES + (np.arange(a, n) - a) % self.SPAN_FRAMES
+        latent[:, a:] = latent[:, src]
+        return latent
+
+
+class _CutShort(Hooks):
+    KEEP = 0.7
+    reaches_end = False  # stopped by the limit: no outro
+
+    def sampled(self, latent):
+        return latent[:, : int(self.KEEP * latent.shape[1])].contiguous()
+
+
 class _ZeroDecoder(Hooks):
     def decoded(self, audio):
         import torch
@@ -95,7 +121,33 @@ class _Dropout(Hooks):
         return audio
 
 
+class _LateStart(Hooks):
+    SECONDS = 7.0
+
+    def decoded(self, audio):
+        from audioqa_pipeline.lyrics import SAMPLE_RATE
+
+        audio[..., : int(self.SECONDS * SAMPLE_RATE)] = 0.0
+        return audio
+
+
+class _UnderrunClicks(Hooks):
+    BUFFER_S, EVERY, LOST = 0.5, 3, 96  # 96 samples (2.2 ms) lost at every third 0.5 s buffer
+
+    def decoded(self, audio):
+        from audioqa_pipeline.lyrics import SAMPLE_RATE
+
+        step = int(self.BUFFER_S * SAMPLE_RATE) * self.EVERY
+        for a in range(step, audio.shape[-1] - self.LOST, step):
+            audio[..., a: a + self.LOST] = 0.0
+        return audio
+
+
 class _ChunkSeams(Hooks):
+    def sampled(self, latent: Tensor) -> Tensor:
+        """sample: the sampler's (batch, frames, 64) latent."""
+        return latent
+
     def decode_plan(self, chunked, overlap_frames):
         return True, 0
 
@@ -178,9 +230,13 @@ class Fault:
 
 FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("fp16_overflow", "sample", "sampling in float16: a velocity spike (an unscaled attention logit) passes 65504, overflows to Inf, and Inf - Inf gives NaN", _Fp16Overflow()),
+    Fault("stuck_loop", "sample", "the sampler gets stuck on one 2 s span of latent frames from 45 % of the song to the end (a context window that stopped advancing)", _StuckLoop()),
+    Fault("cut_short", "sample", "the generation stops at a length limit at 70 % of the requested frames: no outro, the song ends mid-phrase", _CutShort()),
     Fault("zero_decoder", "vae_decode", "the decoder's exception is swallowed and an all-zero buffer is returned", _ZeroDecoder()),
     Fault("dc_offset", "vae_decode", "the decoder output carries a constant bias (+0.1 full scale)", _DcOffset()),
     Fault("dropout", "vae_decode", "one decoded chunk is zero-filled (0.3 s of digital silence mid-song)", _Dropout()),
+    Fault("late_start", "vae_decode", "the decoded song starts 7 s late: its first 7 s are left zero (dead air at the start)", _LateStart()),
+    Fault("underrun_clicks", "vae_decode", "streaming the decode in 0.5 s buffers, every third buffer underruns: 96 samples (2.2 ms) of zeros, a click each", _UnderrunClicks()),
     Fault("chunk_seams", "vae_decode", "chunked decoding without overlap: the room reverb restarts at every chunk, leaving steps at the joins", _ChunkSeams()),
     Fault("transposed", "rearrange", "the output is (samples, channels) instead of (channels, samples)", _Transposed()),
     Fault("batch_concat", "rearrange", "a batch of 2 is rearranged 'b c n -> c (b n)': two songs end to end", _BatchConcat()),

@@ -112,7 +112,7 @@ def _sample(tokens, emb, n_frames: int, probe: Probe, opts: RunOptions, hooks: H
 
     enc, net = ConditionEncoder(), VelocityNet()
     with probe.stage("sample", kind="latent", shape=(hooks.batch, n_frames, 64),
-                     layout="batch_frames_channels") as s:
+                     layout="batch_frames_channels", frame_rate=FPS) as s:
         with torch.no_grad():
             cond, uncond = enc(tokens, emb)
         bar = _progress(opts.steps, opts.progress)
@@ -121,7 +121,7 @@ def _sample(tokens, emb, n_frames: int, probe: Probe, opts: RunOptions, hooks: H
                         velocity=hooks.velocity)
         if bar is not None:
             bar.close()
-        return s.record(latent)
+        return s.record(hooks.sampled(latent))
 
 
 def _decode_stage(latent, probe: Probe, opts: RunOptions, hooks: Hooks):
@@ -131,7 +131,7 @@ def _decode_stage(latent, probe: Probe, opts: RunOptions, hooks: Hooks):
     with probe.stage("vae_decode", kind="audio", shape=(hooks.batch, 2, latent.shape[1] * HOP),
                      layout="channels_first", sample_rate=SAMPLE_RATE) as s:
         audio, seams = _decode(Decoder(), latent.float(), chunked, overlap)
-        audio = hooks.decoded(_ending(audio))
+        audio = hooks.decoded(_ending(audio) if hooks.reaches_end else audio)
         s.record(audio, seams=seams)
     return audio, seams
 

@@ -92,11 +92,15 @@ def find_loop(db: np.ndarray, hop_s: float, *, min_period_s: float = 0.5,
             m = other.shape[1]
             d = np.abs(other - f[:, :m]).mean(axis=0)
             ok = active[:m] & active[lag : lag + m]
-            c = np.concatenate(([0.0], np.cumsum(np.where(ok, d, 1e6))))
+            # running sums in float64, and inactive frames counted apart: a float32 sum
+            # that jumps by a large penalty per silent frame cancels the small distances
+            # after it (7 s of dead air made the next 3 s "repeat" at 0.0 dB)
+            c = np.concatenate(([0.0], np.cumsum(np.where(ok, d, 0.0), dtype=np.float64)))
             if c.size <= lag:
                 continue
+            off = np.concatenate(([0], np.cumsum(~ok)))
             smooth = (c[lag:] - c[:-lag]) / lag  # mean over one period from t
-            rep = smooth < match_db
+            rep = (smooth < match_db) & (off[lag:] == off[:-lag])
             if not rep.any():
                 continue
             edges = np.diff(np.concatenate(([0], rep.view(np.int8), [0])))

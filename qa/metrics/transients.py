@@ -41,11 +41,15 @@ class Clicks:
 
 
 def isolation_ratio(e: np.ndarray, idx: np.ndarray, *, long_w: int = 1024, short_w: int = 64,
-                    guard: int = 2) -> np.ndarray:
+                    guard: int = 2, long_guard: int | None = None) -> np.ndarray:
     """``e`` (k,) is the rectified second-difference residual, ``idx`` positions in it. For
     each position, ``e[i]`` over the largest of three RMS levels of ``e``: over ``long_w``
-    samples before and after it, and over the ``short_w`` samples right after it (``guard``
-    samples either side excluded, so a click's own 3-sample footprint does not hide it).
+    samples before and after it (``long_guard`` samples either side excluded, default
+    ``guard``), and over the ``short_w`` samples right after it (``guard`` samples excluded,
+    so a click's own 3-sample footprint does not hide it). :func:`find_clicks` guards the long
+    windows by its merge distance: the two edges of a short gap are one click, and the one
+    edge must not count as the signal around the other (it would cap the ratio near
+    sqrt(long_w) = 32 whatever the gap).
 
     A click or a step (a buffer underrun, a bad edit) is a spike with ordinary signal on both
     sides: ratio 30 to 1000s. The attack of a plucked or struck note (castanets, harpsichord,
@@ -62,7 +66,8 @@ def isolation_ratio(e: np.ndarray, idx: np.ndarray, *, long_w: int = 1024, short
         mask = rows < b[:, None]
         return np.sqrt((e2[np.minimum(rows, n - 1)] * mask).sum(axis=1) / np.maximum(b - a, 1))
 
-    ref = np.maximum(rms(idx - long_w, idx - guard), rms(idx + guard + 1, idx + long_w + 1))
+    lg = guard if long_guard is None else long_guard
+    ref = np.maximum(rms(idx - lg - long_w, idx - lg), rms(idx + lg + 1, idx + lg + long_w + 1))
     np.maximum(ref, rms(idx + guard + 1, idx + guard + 1 + short_w), out=ref)
     # The local level is floored at one 16-bit step (2^-15 FS): around a spike in exact digital
     # silence the ratio is then the spike in 16-bit steps, a finite number, never infinity.
@@ -73,18 +78,22 @@ def isolation_ratio(e: np.ndarray, idx: np.ndarray, *, long_w: int = 1024, short
 LOCAL_FLOOR = 2.0 ** -15
 
 
-def _candidates(e: np.ndarray, min_ratio: float, long_w: int, floor: float) -> np.ndarray:
-    """Positions that can reach ``min_ratio``: the long windows either side of a position hold
-    whole blocks of ``long_w // 4`` samples, whose energy bounds their RMS from below, so a
-    spike under ``min_ratio`` times that bound (or under ``floor``) cannot be a click."""
+def _candidates(e: np.ndarray, min_ratio: float, long_w: int, floor: float,
+                guard: int) -> np.ndarray:
+    """Positions that can reach ``min_ratio``: the long windows either side of a position
+    (``guard`` samples away, :func:`isolation_ratio`) hold whole blocks of ``long_w // 4``
+    samples, whose energy bounds the windows' mean square from below, so a spike under
+    ``min_ratio`` times that bound (or under ``floor``) cannot be a click."""
     blk = max(1, long_w // 4)
     nb = -(-e.size // blk)
-    en = np.zeros(nb + 6)
-    en[3 : 3 + nb] = np.add.reduceat(e * e, np.arange(0, e.size, blk))
-    j = np.arange(nb) + 3
-    before = en[j - 1] + en[j - 2] + en[j - 3]
-    after = en[j + 1] + en[j + 2] + en[j + 3]
-    bound = np.repeat(np.maximum(before, after) / (long_w - 2), blk)[: e.size]
+    # blocks d0..d1 away from the position's own block lie wholly inside both long windows
+    d0, d1 = 1 + -(-guard // blk), (guard + long_w) // blk - 1
+    en = np.zeros(nb + 2 * d1)
+    en[d1 : d1 + nb] = np.add.reduceat(e * e, np.arange(0, e.size, blk))
+    j = np.arange(nb) + d1
+    before = sum(en[j - d] for d in range(d0, d1 + 1))
+    after = sum(en[j + d] for d in range(d0, d1 + 1))
+    bound = np.repeat(np.maximum(before, after) / long_w, blk)[: e.size]
     return np.flatnonzero((e * e >= min_ratio**2 * bound) & (e >= floor))
 
 
@@ -99,21 +108,22 @@ def find_clicks(samples: np.ndarray, sample_rate: int, *, min_ratio: float = 30.
     x = np.asarray(samples)
     x = x[None, :] if x.ndim == 1 else x
     size = x.shape[1] - 2
-    ctx = long_w + 4
+    merge = int(round(merge_s * sample_rate))
+    ctx = long_w + merge + 4
     pos_parts, val_parts = [], []
     for a in range(0, max(size, 0), SCAN_BLOCK):
         b = min(a + SCAN_BLOCK, size)
         lo, hi = max(0, a - ctx), min(size, b + ctx)
         # float32 residual of float32 audio: the ratio needs 3 digits, not 15
         e = np.abs(np.diff(x[:, lo : hi + 2], n=2, axis=-1)).max(axis=0)
-        cand = _candidates(e, min_ratio, long_w, min_jump)
+        cand = _candidates(e, min_ratio, long_w, min_jump, merge)
         cand = cand[(cand >= a - lo) & (cand < b - lo)]
         # a spike needs signal on both sides: the file's first and last long_w samples (where
         # an abrupt start or end has only one side) are not scanned
         cand = cand[(cand + lo >= long_w) & (cand + lo < size - long_w)]
         if cand.size == 0:
             continue
-        z = isolation_ratio(e, cand, long_w=long_w)
+        z = isolation_ratio(e, cand, long_w=long_w, long_guard=merge)
         hit = z >= min_ratio
         pos_parts.append(cand[hit] + lo + 2)  # residual index i belongs to frame i + 2
         val_parts.append(z[hit])
@@ -122,8 +132,7 @@ def find_clicks(samples: np.ndarray, sample_rate: int, *, min_ratio: float = 30.
     if pos.size == 0:
         return Clicks((), (), 0, min_ratio)
     # one click per cluster of spikes within merge_s: its strongest spike
-    gap = int(round(merge_s * sample_rate))
-    starts = np.flatnonzero(np.concatenate(([True], np.diff(pos) > gap)))
+    starts = np.flatnonzero(np.concatenate(([True], np.diff(pos) > merge)))
     best = np.maximum.reduceat(val, starts)
     where = np.array([pos[s + int(np.argmax(val[s:e]))] for s, e in
                       zip(starts, np.append(starts[1:], pos.size))])

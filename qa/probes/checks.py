@@ -78,6 +78,9 @@ def stage_shape(r: StageRecord, p: Profile) -> CheckResult | None:
                 hint = "the axes are swapped: (samples, channels) where (channels, samples) was expected; transpose"
             elif len(got) == len(want) and any(w and g and g % w == 0 and g != w for w, g in zip(want, got)):
                 hint = "an axis is a multiple of the expected size: batch items were concatenated"
+            elif len(got) == len(want) and all(w is None or g <= w for w, g in zip(want, got)):
+                hint = ("an axis is shorter than requested: the generation stopped early (a token "
+                        "or length limit) or a chunk was lost; raise the limit or check the length asked for")
             return CheckResult("stage_shape", "fail",
                                f"{r.name}: shape {got}, expected {shown} ({spec.layout or 'no layout'})",
                                None, None, None, hint=hint)
@@ -225,10 +228,76 @@ def stage_sample_rate(r: StageRecord, p: Profile) -> CheckResult | None:
     return CheckResult("stage_sample_rate", "pass", f"{r.name}: {want} Hz", r.sample_rate, want, "Hz")
 
 
+def stage_dead_air(r: StageRecord, p: Profile) -> CheckResult | None:
+    """Digital silence before the music starts or after it ends (the file check ``dead_air``'s
+    thresholds; a stage sees exact zeros, the file check near-silence too)."""
+    s = r.stats
+    if r.spec.kind not in ("audio", "pcm") or s.lead_zero_s is None:
+        return None
+    t = p.section("dead_air")
+    worst, where = max((s.lead_zero_s, "start"), (s.trail_zero_s, "end"))
+    msg = f"{r.name}: {s.lead_zero_s:.2f} s of digital silence at the start, {s.trail_zero_s:.2f} s at the end"
+    for status in ("fail", "warn"):
+        lim = t[f"{status}_s"]
+        if worst >= lim:
+            return CheckResult("stage_dead_air", status, f"{msg}: the song {'starts late' if where == 'start' else 'stops early'}",
+                               worst, lim, "s", hint="a late start or an output buffer longer than "
+                               "the generated audio; compare the frames generated with the frames requested")
+    return CheckResult("stage_dead_air", "pass", msg, worst, t["warn_s"], "s")
+
+
+def stage_clicks(r: StageRecord, p: Profile) -> CheckResult | None:
+    """Short holes of exact zero inside loud signal: a buffer underrun (each one a click)."""
+    g = r.stats.gaps
+    if r.spec.kind not in ("audio", "pcm") or g is None:
+        return None
+    lim = p.get("stage_clicks", "fail_gaps")
+    if g.count >= lim:
+        rate = r.sample_rate or r.spec.sample_rate or 44100
+        at = ", ".join(f"{a / rate:.3f} s ({n} samples)" for a, n in g.listed[:6])
+        more = f" and {g.count - 6} more" if g.count > 6 else ""
+        return CheckResult("stage_clicks", "fail",
+                           f"{r.name}: {g.count} gap(s) of exact digital zero inside loud signal at {at}{more}",
+                           g.count, lim, "gaps", hint="a buffer underrun: the consumer read a chunk "
+                           "buffer before it was written; wait for the producer or hold the last samples")
+    return CheckResult("stage_clicks", "pass", f"{r.name}: no gap of digital zero inside the signal",
+                       g.count, lim, "gaps")
+
+
+def stage_repetition(r: StageRecord, p: Profile) -> CheckResult | None:
+    """A latent whose frames repeat a short span near-exactly over a long stretch (a stuck
+    sampler); the fractions are the file check ``repetition``'s."""
+    if r.spec.kind != "latent" or r.spec.layout != "batch_frames_channels" or r.stats.shape[1:2] == (0,):
+        return None
+    t = p.section("repetition")
+    loop, fr = r.stats.loop, r.spec.frame_rate
+    key = "fraction_to_end" if loop is None or loop.to_end else "fraction"
+    if loop is None:
+        return CheckResult("stage_repetition", "pass", f"{r.name}: no frame repeats the frames "
+                           "before it", 0.0, t[f"fail_{key}"], "fraction")
+
+    def when(frames: int) -> str:
+        return f"frame {frames}" + (f" ({frames / fr:.1f} s)" if fr else "")
+
+    span = f"{loop.lag} frames" + (f" ({loop.lag / fr:.2f} s)" if fr else "")
+    msg = (f"{r.name}: a span of {span} repeats exactly from {when(loop.start - loop.lag)} to "
+           f"{when(loop.end)}, {loop.fraction:.0%} of the frames"
+           + (", to the end" if loop.to_end else ""))
+    for status in ("fail", "warn"):
+        lim = t[f"{status}_{key}"]
+        if loop.fraction >= lim:
+            return CheckResult("stage_repetition", status, msg + ": the sampler is stuck in a loop",
+                               loop.fraction, lim, "fraction", hint="the sampler or its context "
+                               "window stopped advancing: check the repetition penalty, the "
+                               "temperature and the chunk/window index")
+    return CheckResult("stage_repetition", "pass", msg, loop.fraction, t[f"fail_{key}"], "fraction")
+
+
 #: Run order of the stage checks.
 STAGE_CHECKS: list[StageCheck] = [
     stage_finite, stage_not_silent, stage_shape, stage_range, stage_dc, stage_channels,
     stage_phase, stage_dynamics, stage_dropout, stage_seams, stage_sample_rate,
+    stage_repetition, stage_dead_air, stage_clicks,
 ]
 
 

@@ -25,7 +25,8 @@ class StageSpec:
     to an integer conversion, so floats outside [-1, 1] will wrap or clip. ``sample_rate``: the
     rate the stage must label its output with. ``silent_ok``: all-zero output is legitimate
     (e.g. lyric tokens of an instrumental). ``budget_s``: stall watchdog budget (None = the
-    probe's default)."""
+    probe's default). ``frame_rate``: frames per second of a latent stage's frame axis, so that
+    its loops are reported in seconds as well as frames."""
 
     kind: str = "audio"
     shape: tuple[int | None, ...] | None = None
@@ -36,6 +37,7 @@ class StageSpec:
     sample_rate: int | None = None
     silent_ok: bool = False
     budget_s: float | None = None
+    frame_rate: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -49,7 +51,7 @@ class StageSpec:
             d["shape"] = [s for s in self.shape]
         if self.rank is not None:
             d["rank"] = self.rank
-        for k in ("max_peak_dbfs", "sample_rate"):
+        for k in ("max_peak_dbfs", "sample_rate", "frame_rate"):
             if getattr(self, k) is not None:
                 d[k] = getattr(self, k)
         return d
@@ -112,6 +114,13 @@ class StageRecord:
                 d["lr_correlation"] = s.lr_correlation
                 d["max_step"] = s.max_step
                 d["longest_zero_run_s"] = s.longest_zero_run_s
+                d["lead_zero_s"], d["trail_zero_s"] = s.lead_zero_s, s.trail_zero_s
+                if s.gaps is not None:
+                    d["gaps"] = {"count": s.gaps.count, "longest_samples": s.gaps.longest,
+                                 "listed": [list(g) for g in s.gaps.listed]}
+            if s.loop is not None:
+                d["loop"] = {"lag_frames": s.loop.lag, "start_frame": s.loop.start,
+                             "end_frame": s.loop.end, "fraction": s.loop.fraction}
             if self.seams:
                 d["seams"] = list(self.seams)
                 d["seam_ratio"] = s.seam_ratio

@@ -14,10 +14,12 @@ Statistics other than ``nonfinite`` are over the finite values only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
+
+from qa.probes.song_stats import GAP_MAX_S, Gaps, LatentLoop, edge_zero_blocks, latent_loop, short_gaps
 
 #: Blocks of this many frames are the unit of the dropout scan (23 ms at 44.1 kHz).
 DROPOUT_BLOCK = 1024
@@ -38,7 +40,9 @@ class StageStats:
     ``lr_correlation`` is None unless there are exactly two channels with signal;
     ``max_step`` is the largest sample-to-sample jump along time (pcm stages);
     ``longest_zero_run_s`` the longest run of all-zero blocks with signal either side;
-    ``seam_ratio`` the worst jump at a declared seam over the typical step around it."""
+    ``seam_ratio`` the worst jump at a declared seam over the typical step around it;
+    ``lead_zero_s`` / ``trail_zero_s``, ``gaps`` and ``loop`` what a stage sees of dead air,
+    buffer underruns and a stuck sampler (:mod:`qa.probes.song_stats`)."""
 
     shape: tuple[int, ...]
     dtype: str
@@ -57,6 +61,13 @@ class StageStats:
     longest_zero_run_s: float | None = None
     seam_ratio: float | None = None
     seam_worst: int | None = None
+    #: Leading / trailing all-zero blocks, in seconds (audio and pcm stages with a layout).
+    lead_zero_s: float | None = None
+    trail_zero_s: float | None = None
+    #: Short interior gaps of exact zero inside loud signal (:func:`qa.probes.song_stats.short_gaps`).
+    gaps: Gaps | None = None
+    #: The longest near-exact loop of a latent stage's frames (:func:`qa.probes.song_stats.latent_loop`).
+    loop: LatentLoop | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -78,8 +89,28 @@ def stage_stats(x: Any, *, kind: str = "audio", layout: str | None = None,
     "channels_last" (…, frames, channels) enables the per-channel, step, dropout and seam
     statistics of audio and pcm stages."""
     if is_torch(x):
-        return _torch_stats(x, kind, layout, sample_rate, tuple(seams))
-    return _numpy_stats(np.asarray(x), kind, layout, sample_rate, tuple(seams))
+        st = _torch_stats(x, kind, layout, sample_rate, tuple(seams))
+    else:
+        x = np.asarray(x)
+        st = _numpy_stats(x, kind, layout, sample_rate, tuple(seams))
+    return _song_stats(st, x, kind, layout, sample_rate)
+
+
+def _song_stats(st: StageStats, x: Any, kind: str, layout: str | None,
+                sample_rate: int | None) -> StageStats:
+    """``st`` with the latent loop of a latent stage, or the short gaps of an audio stage."""
+    if st.nonfinite or st.numel == 0:
+        return st
+    if kind == "latent" and layout == "batch_frames_channels":
+        return replace(st, loop=latent_loop(x))
+    axes = _axes(st.shape, layout) if kind in ("audio", "pcm") else None
+    if axes is None:
+        return st
+    if layout == "channels_last":
+        x = x.transpose(-1, -2) if is_torch(x) else np.swapaxes(x, -1, -2)
+    wc = x.reshape(-1, x.shape[-2], x.shape[-1])
+    longest = min(DROPOUT_BLOCK - 1, int(GAP_MAX_S * (sample_rate or 44100)))
+    return replace(st, gaps=short_gaps(wc, longest, st.full_scale or 1.0))
 
 
 def _axes(shape: tuple[int, ...], layout: str | None) -> tuple[int, int] | None:
@@ -353,8 +384,11 @@ def _unpack(v, shape, dtype_name, device, numel, nbytes, fs, integral, n_ch, has
             i += 1
         nb = time_len // DROPOUT_BLOCK
         if nb:
-            kw["longest_zero_run_s"] = _longest_interior_zero_run(v[i: i + nb]) * DROPOUT_BLOCK / (
-                sample_rate or 44100)
+            block_s = DROPOUT_BLOCK / (sample_rate or 44100)
+            kw["longest_zero_run_s"] = _longest_interior_zero_run(v[i: i + nb]) * block_s
+            edges = edge_zero_blocks(v[i: i + nb])
+            if edges is not None:
+                kw["lead_zero_s"], kw["trail_zero_s"] = edges[0] * block_s, edges[1] * block_s
             if not sample_rate:
                 notes.append("dropout run length assumes 44100 Hz (no sample rate declared)")
             i += nb

@@ -42,6 +42,21 @@ def test_fault_caught_at_its_stage(tmp_path, fault):
     assert fb["id"] == "first_bad_stage" and f"first bad stage '{FAULTS[fault].stage}'" in fb["message"]
 
 
+@pytest.mark.parametrize("fault, check", [("stuck_loop", "repetition"), ("cut_short", "truncated_end"),
+                                          ("late_start", "dead_air"), ("underrun_clicks", "clicks")])
+def test_song_fault_caught_at_its_stage_and_by_its_file_check(tmp_path, fault, check):
+    # a 30 s song: truncated_end judges songs (20 s and longer), not clips
+    code, item = run_json(tmp_path, "--scenario", "zh_en_30s", "--fault", fault)
+    assert code == 1 and item["first_bad_stage"] == FAULTS[fault].stage
+    checks = {c["id"]: c for c in item["checks"]}
+    c = checks[check]
+    assert c["status"] == "fail" and c["value"] >= c["threshold"], c
+    if fault != "stuck_loop":
+        # seven seconds of dead air, a cut or clicks are not a loop (the dead air once read as
+        # one: a float32 running sum over the silent frames cancelled the distances after it)
+        assert checks["repetition"]["status"] == "pass", checks["repetition"]
+
+
 def save_stage(item):
     save = item["stages"][-1]
     assert save["name"] == "save"
