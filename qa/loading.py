@@ -9,6 +9,7 @@ that stops at the data actually present, so a lying header cannot make us alloca
 from __future__ import annotations
 
 import errno
+import math
 import os
 import stat
 from contextlib import contextmanager
@@ -209,12 +210,19 @@ def _path_error(p: str, e: OSError) -> AudioReadError:
 def decode_budget() -> int:
     """Bytes one file's decoded samples may take: ``AUDIO_QA_DECODE_BUDGET_MB`` (MiB) or
     :data:`DECODE_BUDGET_MB`. Checked against the declared length before anything is allocated."""
-    raw = os.environ.get("AUDIO_QA_DECODE_BUDGET_MB")
+    raw = os.environ.get("AUDIO_QA_DECODE_BUDGET_MB", "").strip()
+    if not raw:
+        return int(DECODE_BUDGET_MB * 2**20)
     try:
-        mb = float(raw) if raw else DECODE_BUDGET_MB
+        mb = float(raw)
     except ValueError:
-        mb = DECODE_BUDGET_MB
-    return int(mb * 2**20) if mb > 0 else int(DECODE_BUDGET_MB * 2**20)
+        mb = float("nan")
+    if not (mb > 0 and math.isfinite(mb)):  # a typo must not silently mean the default
+        from qa.config import ConfigError
+
+        raise ConfigError(f"AUDIO_QA_DECODE_BUDGET_MB={raw!r}: expected a positive number of MiB "
+                          f"(default {DECODE_BUDGET_MB:g}); fix or unset it")
+    return int(mb * 2**20)
 
 
 def _check_info(p: str, info: FileInfo, size: int) -> None:

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from qa.loading import DECODE_BUDGET_MB, AudioReadError, load_audio
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 X = 0.3 * np.random.default_rng(7).standard_normal((16000 * 3, 2))
 
@@ -162,6 +162,15 @@ def test_a_declared_length_in_the_budget_but_not_in_the_file_allocates_nothing(t
     p.write_bytes(bytes(raw))
     doc, rss = _peak_rss_mb("check", str(p), env={"AUDIO_QA_DECODE_BUDGET_MB": "16384"})
     assert doc["items"][0]["status"] == "fail" and rss < 400, rss
+
+
+@pytest.mark.parametrize("value", ["512MB", "0", "-1", "nan"])
+def test_a_malformed_decode_budget_is_a_usage_error_not_the_default(tmp_path, value):
+    p = tmp_path / "a.wav"
+    sf.write(p, X, 16000, subtype="PCM_16")
+    r = run_cli("check", str(p), env={"AUDIO_QA_DECODE_BUDGET_MB": value})
+    assert r.returncode == 2 and r.stdout == ""
+    assert f"AUDIO_QA_DECODE_BUDGET_MB={value!r}: expected a positive number of MiB" in r.stderr
 
 
 @pytest.mark.parametrize("tool", ["ffmpeg", "sox"])

@@ -54,21 +54,18 @@ def test_committed_baseline_passes_and_a_regression_fails(tmp_path):
     assert gate["counts"]["regressed"] == 1
 
 
-def test_missing_baseline_fails_with_the_fix(tmp_path):
-    r = mainjob("--out", str(tmp_path / "a"), "--baseline", str(tmp_path / "none.json"))
-    assert r.returncode == 1
-    assert "create it with `nox -s audio_qa -- --update-baseline`" in r.stderr
-
-
-def test_forced_fault_fails_naming_stage_and_check(tmp_path):
+def test_forced_fault_fails_naming_stage_and_check_and_a_missing_baseline_names_the_fix(tmp_path):
+    # one job for both (each costs a whole main job): a faulted run against no baseline
     out = tmp_path / "art"
     listing = subprocess.run([sys.executable, "-m", "qa", "run", "--list-faults", "--json", "-"],
                              cwd=ROOT, capture_output=True, text=True, check=True)
     faults = json.loads(listing.stdout)
     fault = faults["faults"][0]
     scenario = faults["scenarios"][0]["name"]
-    r = mainjob("--out", str(out), "--fault", fault["name"], "--scenario", scenario)
+    r = mainjob("--out", str(out), "--fault", fault["name"], "--scenario", scenario,
+                "--baseline", str(tmp_path / "none.json"))
     assert r.returncode == 1, r.stderr
+    assert "create it with `nox -s audio_qa -- --update-baseline`" in r.stderr
     assert f"(first bad stage: {fault['stage']})" in r.stderr
     items = json.loads((out / "results.json").read_text())["items"]
     run = [i for i in items if i.get("injected_fault")][0]

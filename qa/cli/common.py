@@ -11,6 +11,7 @@ from typing import Any, Iterable
 
 from qa.atomic import Staged
 from qa.config import ConfigError, RunConfig, build_config
+from qa.loading import decode_budget
 from qa.profiles import profile_names
 from qa.errors import AudioQAError, OutputError
 from qa.results import ItemResult, Report, shown
@@ -76,6 +77,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     }
     try:
         cfg = build_config(getattr(args, "config", None), flags=flags)
+        decode_budget()  # a malformed AUDIO_QA_DECODE_BUDGET_MB is a usage error up front
     except ConfigError as e:
         raise UsageError(str(e)) from None
     if hasattr(args, "strict"):

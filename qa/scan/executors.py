@@ -9,6 +9,8 @@ once marked, does its shard exactly once in the results.
 
 from __future__ import annotations
 
+import math
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Mapping
@@ -20,6 +22,24 @@ from qa.scan.store import RunDir
 from qa.scan.worker import FileWorker
 
 DASK_HINT = "pip install 'audio-qa[dask]' (Dask distributed)"
+#: Seconds to wait for a Dask scheduler at ``--executor dask=ADDRESS`` (Dask's own default is
+#: 30 s too); ``AUDIO_QA_DASK_CONNECT_TIMEOUT_S`` sets it.
+CONNECT_TIMEOUT_S = 30.0
+
+
+def connect_timeout_s() -> float:
+    """:data:`CONNECT_TIMEOUT_S`, or ``AUDIO_QA_DASK_CONNECT_TIMEOUT_S`` (positive seconds)."""
+    raw = os.environ.get("AUDIO_QA_DASK_CONNECT_TIMEOUT_S", "").strip()
+    if not raw:
+        return CONNECT_TIMEOUT_S
+    try:
+        v = float(raw)
+    except ValueError:
+        v = float("nan")
+    if not (v > 0 and math.isfinite(v)):
+        raise ScanError(f"AUDIO_QA_DASK_CONNECT_TIMEOUT_S={raw!r}: expected a positive number of "
+                        f"seconds (default {CONNECT_TIMEOUT_S:g}); fix or unset it")
+    return v
 
 
 def run_local(run_dir: RunDir, shards: Iterable[int], context: Mapping[str, Any], *, jobs: int,
@@ -64,7 +84,7 @@ def run_dask(run_dir: RunDir, shards: Iterable[int], context: Mapping[str, Any],
     try:
         if address:
             try:
-                client = Client(address, timeout=30)
+                client = Client(address, timeout=connect_timeout_s())
             except (OSError, TimeoutError) as e:
                 raise ScanError(f"--executor dask={address}: cannot reach the scheduler ({e}); "
                                 "start it with `dask scheduler` and workers with `dask worker ADDRESS`") from None

@@ -108,6 +108,7 @@ def test_scheduler_and_two_workers_one_killed_mid_run(corpus, local_run, tmp_pat
 
 def test_unreachable_scheduler_is_a_usage_error(corpus, tmp_path):
     r = run_cli("scan", str(corpus), "--out", str(tmp_path / "run"), *SHARDS,
-                "--executor", f"dask=tcp://127.0.0.1:{_free_port()}", timeout=120)
+                "--executor", f"dask=tcp://127.0.0.1:{_free_port()}", timeout=120,
+                env={"AUDIO_QA_DASK_CONNECT_TIMEOUT_S": "3"})  # Dask's 30 s default is for real networks
     assert r.returncode == 2
     assert "cannot reach the scheduler" in r.stderr and "dask scheduler" in r.stderr
