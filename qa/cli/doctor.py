@@ -11,17 +11,18 @@ import tempfile
 import time
 
 from qa.cli import common
-from qa.doctor.backends import probe_backend
+from qa.doctor.backends import IMPORT_TIMEOUT_S, probe_backend
 from qa.doctor.platform import inspect_dir, system_facts
 from qa.doctor.report import backend_item, diagnosis, dir_item
 from qa.io.backends import BACKENDS
 from qa.io.formats import FORMATS
 from qa.results import Report
 
-#: Seconds one step (an import or one save) may take before it counts as hung. Importing torch
-#: plus TorchCodec measured 3-6 s here with two busy cores; 15 s leaves room for a cold disk
-#: cache without letting a real hang pass.
-DEFAULT_TIMEOUT_S = 15.0
+#: Seconds one save of the 1 s test signal may take before it counts as hung (imports get at
+#: least :data:`qa.doctor.backends.IMPORT_TIMEOUT_S`; a ``--duration`` save more, in proportion).
+#: The slowest first save measured is README "Performance" (the doctor's table prints it); a
+#: hung backend costs this once, beside the other probes.
+DEFAULT_TIMEOUT_S = 5.0
 #: Backends whose failure fails the doctor when neither ``[tool.audio-qa.doctor] require`` nor
 #: ``--require`` names others: the ones the reference pipeline saves through (``save_audio``
 #: writes with soundfile; scipy and torchaudio are its fallbacks, and the doctor warns on them).
@@ -36,7 +37,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default=".", metavar="DIR",
                    help="where your pipeline saves (test files are written there and removed; default: .)")
     p.add_argument("--timeout", type=common._positive_float, default=DEFAULT_TIMEOUT_S, metavar="S",
-                   help=f"seconds per import or save before it counts as hung (default {DEFAULT_TIMEOUT_S:g})")
+                   help=f"seconds a save of the 1 s test signal may take before it counts as hung "
+                   f"(default {DEFAULT_TIMEOUT_S:g}; an import gets at least {IMPORT_TIMEOUT_S:g} s, a "
+                   "--duration save this plus a quarter of its length)")
     p.add_argument("--formats", nargs="+", choices=list(FORMATS), default=list(FORMATS), metavar="FMT",
                    help=f"formats to save: {', '.join(FORMATS)} (default all)")
     p.add_argument("--backends", nargs="+", default=None, metavar="NAME",

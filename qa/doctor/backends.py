@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa.doctor.probe import TEST_RATE, test_signal
+from qa.doctor.probe import TEST_RATE, song_timeout, test_signal
 from qa.io.backends import get_backend
 from qa.io.child import Child, ChildDied, ChildHung, Hang
 from qa.io.formats import FORMATS
@@ -75,7 +75,8 @@ def probe_backend(name: str, formats: list[str], folder: str, timeout: float,
         with Child(["-m", "qa.doctor.probe", json.dumps(spec)], env=env) as child:
             try:
                 while True:
-                    limit = import_timeout if step == "import" else timeout
+                    limit = (import_timeout if step == "import" else
+                             song_timeout(timeout, duration) if step.endswith("@song") else timeout)
                     ev = child.next_event(f"{name} {step}", limit, watch=path)
                     if ev["event"] == "done":
                         return out

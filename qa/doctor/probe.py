@@ -22,6 +22,15 @@ from qa.io.child import arm, describe_error, emit, enable_dumps
 TEST_RATE = 48000
 TEST_SECONDS = 1.0
 
+#: A song-length save (``--duration``) may take the save timeout plus this many seconds per
+#: second of audio: encoders run 20-50x real time, so a quarter of real time is a hang.
+SONG_SAVE_S_PER_S = 0.25
+
+
+def song_timeout(timeout: float, duration: float) -> float:
+    """Seconds a ``duration``-second save may take (see :data:`SONG_SAVE_S_PER_S`)."""
+    return timeout + SONG_SAVE_S_PER_S * duration
+
 
 def test_signal(seconds: float = TEST_SECONDS, sr: int = TEST_RATE) -> np.ndarray:
     t = np.arange(int(round(seconds * sr))) / sr
@@ -70,7 +79,7 @@ def _main(spec: dict) -> int:
             song = test_signal(float(spec["duration"]))
             path = os.path.join(spec["dir"], f"{backend.name}-{name}-song{fmt.suffix}")
             emit({"event": "start", "format": f"{name}@song", "path": path})
-            arm(timeout)
+            arm(song_timeout(timeout, float(spec["duration"])))
             t = time.perf_counter()
             try:
                 backend.write(path, song, TEST_RATE, fmt)

@@ -18,6 +18,18 @@ def run_json(tmp_path, *args):
     return r.returncode, json.loads(r.stdout)["items"][0]
 
 
+def run_inproc(capsys, tmp_path, *args):
+    """``audio-qa run`` in this process (the CLI's own main): the per-fault tests need the
+    pipeline, not a fresh interpreter importing torch each time; the subprocess contract is
+    :func:`run_json`'s."""
+    from qa.cli import main
+
+    capsys.readouterr()
+    code = main(["run", "--out", str(tmp_path), "--steps", "8", "--save-timeout", "3", "--json", "-", *args])
+    assert code in (0, 1), capsys.readouterr().err
+    return code, json.loads(capsys.readouterr().out)["items"][0]
+
+
 @pytest.mark.parametrize("scenario,extra", [("pop_en_10s", []), ("instrumental_15s", []),
                                             ("zh_en_30s", ["--chunked"])])
 def test_clean_scenario_passes_everything(tmp_path, scenario, extra):
@@ -33,8 +45,8 @@ def test_clean_scenario_passes_everything(tmp_path, scenario, extra):
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_fault_caught_at_its_stage(tmp_path, fault):
-    code, item = run_json(tmp_path, "--fault", fault)
+def test_fault_caught_at_its_stage(tmp_path, capsys, fault):
+    code, item = run_inproc(capsys, tmp_path, "--fault", fault)
     assert code == 1
     assert item["injected_fault"] == {"name": fault, "stage": FAULTS[fault].stage}
     assert item["first_bad_stage"] == FAULTS[fault].stage, item["checks"][0]["message"]
@@ -44,9 +56,9 @@ def test_fault_caught_at_its_stage(tmp_path, fault):
 
 @pytest.mark.parametrize("fault, check", [("stuck_loop", "repetition"), ("cut_short", "truncated_end"),
                                           ("late_start", "dead_air"), ("underrun_clicks", "clicks")])
-def test_song_fault_caught_at_its_stage_and_by_its_file_check(tmp_path, fault, check):
+def test_song_fault_caught_at_its_stage_and_by_its_file_check(tmp_path, capsys, fault, check):
     # a 30 s song: truncated_end judges songs (20 s and longer), not clips
-    code, item = run_json(tmp_path, "--scenario", "zh_en_30s", "--fault", fault)
+    code, item = run_inproc(capsys, tmp_path, "--scenario", "zh_en_30s", "--fault", fault)
     assert code == 1 and item["first_bad_stage"] == FAULTS[fault].stage
     checks = {c["id"]: c for c in item["checks"]}
     c = checks[check]
