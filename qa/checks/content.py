@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from qa.checks.engine import CheckContext, file_check
+from qa.checks.tone import tone_skip
 from qa.display import fixed
 from qa.metrics.temporal import seam_discontinuity
 from qa.results import CheckResult
@@ -141,6 +142,10 @@ def bandwidth(m, ctx: CheckContext) -> CheckResult:
     nyq = c.nyquist_hz
     frac = bw / nyq
     warn_f = ctx.threshold("bandwidth", "warn_fraction")
+    if frac < warn_f:
+        tone = tone_skip(m, ctx, "bandwidth", "a tone has no band to lose")
+        if tone:
+            return tone
     fail_f = ctx.threshold("bandwidth", "fail_fraction")
     cliff_db = ctx.threshold("bandwidth", "cliff_db")
     base = f"content reaches {bw / 1000:.1f} kHz ({frac:.0%} of the {nyq / 1000:.2f} kHz Nyquist)"

@@ -4,6 +4,7 @@ its true-peak ceiling, and over-compression (peak-to-loudness ratio and crest fa
 from __future__ import annotations
 
 from qa.checks.engine import CheckContext, file_check
+from qa.checks.tone import tone_skip
 from qa.display import fixed
 from qa.results import CheckResult
 
@@ -111,6 +112,9 @@ def over_compression(m, ctx: CheckContext) -> CheckResult:
     if plr is None and crest is None:
         return CheckResult("over_compression", "skip", _why_none(m, "plr_db"), None,
                            t["fail_plr_db"], "dB")
+    tone = tone_skip(m, ctx, "over_compression", "a sine's crest factor is 3 dB by nature")
+    if tone:
+        return tone
     parts = []
     if plr is not None:
         parts.append(f"PLR {plr:.1f} dB")

@@ -9,6 +9,7 @@ track that changes after 16 bars, a drone, a fade into silence and a staccato en
 from __future__ import annotations
 
 from qa.checks.engine import CheckContext, file_check
+from qa.checks.tone import tone_skip
 from qa.results import CheckResult
 
 _SILENT = "digital silence (see not_silent)"
@@ -70,6 +71,9 @@ def truncated_end(m, ctx: CheckContext) -> CheckResult:
     if skip:
         return skip
     e = s.edges
+    tone = tone_skip(m, ctx, "truncated_end", "a test tone stops at full level by design")
+    if tone:
+        return tone
     if s.duration_s < t["min_duration_s"]:
         return CheckResult("truncated_end", "skip",
                            f"{s.duration_s:.1f} s is a clip, not a song (under "
@@ -152,10 +156,9 @@ def stuck_note(m, ctx: CheckContext) -> CheckResult:
         return CheckResult("stuck_note", "skip", f"too short to judge development: {d.blocks} "
                            f"audible {d.block_s:.2f} s blocks (needs 10)")
     if d.change_db < t["warn_change_db"]:
-        pf = m.group("content").peak_fraction
-        if pf is not None and pf >= t["tone_peak_fraction"]:
-            return CheckResult("stuck_note", "skip", f"a steady single tone ({pf:.0%} of the "
-                               "power in one spectral line): a test signal, not a song")
+        tone = tone_skip(m, ctx, "stuck_note", "a held tone does not develop")
+        if tone:
+            return tone
     msg = (f"the band levels move by {d.change_db:.2f} dB over the song (median over bands of "
            f"the 90th-10th percentile of {d.block_s:.1f} s blocks, {d.blocks} blocks)")
     hint = ("one held chord or note from start to end: the sampler collapsed to a stationary "
