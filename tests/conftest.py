@@ -52,6 +52,16 @@ def reference_music_and_speech() -> list[Path]:
     return out
 
 
+def reference_params() -> list:
+    """:func:`reference_music_and_speech` for ``parametrize``: without the reference folder, one
+    skipped case that says why (an empty parameter set would only say "got empty parameter set")."""
+    files = reference_music_and_speech()
+    if files:
+        return files
+    return [pytest.param(None, id="reference-absent", marks=pytest.mark.skip(
+        reason=f"reference data not found at {REFERENCE} (set AUDIO_QA_REFERENCE)"))]
+
+
 def sine(freq: float = 1000.0, sr: int = 48000, seconds: float = 1.0, amp: float = 1.0,
          channels: int = 1, phase: float = 0.0) -> np.ndarray:
     """A (channels, frames) float64 sine; an integer number of periods when freq divides sr."""

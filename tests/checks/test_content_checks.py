@@ -14,7 +14,7 @@ from scipy.signal import resample_poly
 from qa.analyze import check_audio
 from qa.audio import Audio
 from qa.checks import CheckContext
-from tests.conftest import reference_music_and_speech, run_cli, sine
+from tests.conftest import reference_params, run_cli, sine
 
 IDS = ("phase", "dropout", "noise_like", "bandwidth", "seams")
 CTX = CheckContext()
@@ -40,7 +40,7 @@ def assert_no_false_alarm(res: dict, allow_bandwidth_warn: bool = False):
 
 
 @pytest.mark.reference
-@pytest.mark.parametrize("path", reference_music_and_speech(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", reference_params(), ids=lambda p: p.name)
 def test_no_false_alarm_on_reference_audio(reference, path):
     x, sr = sf.read(path, always_2d=True)
     # the lowpassed and transcoded reference files really are band-limited: a warning that says so

@@ -10,7 +10,7 @@ from qa.analyze import check_path
 from qa.checks import CheckContext
 from qa.profiles import load_profile
 
-from tests.conftest import ROOT, reference_music_and_speech
+from tests.conftest import ROOT, reference_music_and_speech, reference_params
 
 FOUNDATION_CHECKS = {
     "readable", "finite", "not_silent", "channel_silent", "clipping", "int16_wrap",
@@ -19,7 +19,7 @@ FOUNDATION_CHECKS = {
 
 
 @pytest.mark.reference
-@pytest.mark.parametrize("path", reference_music_and_speech(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", reference_params(), ids=lambda p: p.name)
 def test_real_music_and_speech_pass(reference, path):
     item = check_path(str(path), CheckContext())
     bad = [(c.id, c.status, c.message) for c in item.checks

@@ -17,7 +17,7 @@ from qa.analyze import measure_path
 from qa.audio import Audio
 from qa.checks import CheckContext, run_file_checks
 from qa.measure import Measurements
-from tests.conftest import reference_music_and_speech
+from tests.conftest import reference_params
 
 IDS = ("repetition", "truncated_end", "dead_air", "clicks", "stuck_note", "tempo_drift")
 CTX = CheckContext()
@@ -276,7 +276,7 @@ def assert_passes(x: np.ndarray, sr: int, what: str):
 
 
 @pytest.mark.reference
-@pytest.mark.parametrize("path", reference_music_and_speech(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", reference_params(), ids=lambda p: p.name)
 def test_no_false_alarm_on_reference_audio(reference, path):
     x, sr = sf.read(path, always_2d=True, dtype="float32")
     assert_passes(x.T, sr, path.name)
