@@ -10,7 +10,7 @@ from qa.analyze import check_path
 from qa.checks import CheckContext
 from qa.profiles import load_profile
 
-from tests.conftest import ROOT, reference_music_and_speech, reference_params
+from tests.conftest import ROOT, reference_params
 
 FOUNDATION_CHECKS = {
     "readable", "finite", "not_silent", "channel_silent", "clipping", "int16_wrap",
