@@ -30,8 +30,9 @@ def tests(session: nox.Session) -> None:
 def _workers() -> list[str]:
     """Two pytest-xdist workers where there are two cores, whole test files to each (their
     module fixtures start servers and clusters once): 754 tests in 8.7 min on this 2-core
-    machine; one process took 16.7 min (before two 45 s main-job runs left the tests). More workers only contend: the tests run subprocesses,
-    servers and Dask workers of their own. ``nox -s tests -- -q`` runs them in one process."""
+    machine; one process took 16.7 min (before two 45 s main-job runs left the tests). More
+    workers only contend: the tests run subprocesses, servers and Dask workers of their own.
+    ``nox -s tests -- -q`` runs them in one process."""
     import os
 
     n = min(2, os.cpu_count() or 1)
