@@ -115,6 +115,8 @@ _W64_DATA = b"data\xf3\xac\xd3\x11\x8c\xd1\x00\xc0\x4f\x8e\xdb\x8a"
 
 
 def _w64(f: BinaryIO, size: int) -> WavProblem | None:
+    if size < 40:  # the riff GUID, its 8-byte size and the wave GUID
+        return WavProblem("truncated", f"only {size} bytes, shorter than a Wave64 header (40)")
     f.seek(16)
     (riff_size,) = struct.unpack("<Q", f.read(8))
     if riff_size > size:
@@ -170,6 +172,9 @@ def _ogg(f: BinaryIO, size: int) -> WavProblem | None:
             return WavProblem("corrupt", f"Ogg page {number} of stream {serial:#x} follows page "
                               f"{seq[serial]} (byte {pos}): {abs(number - seq[serial] - 1)} page(s) "
                               "missing or out of order")
+        if gran < -1:  # -1 is "no packet ends on this page"; no other negative value exists
+            return WavProblem("corrupt", f"the Ogg page at byte {pos} has granule position {gran}: "
+                              "the page header is damaged")
         if gran != -1 and granule.get(serial, -1) > gran:
             return WavProblem("corrupt", f"the granule position goes back from {granule[serial]} to "
                               f"{gran} at byte {pos}: pages are out of order or damaged")

@@ -164,6 +164,28 @@ def test_a_declared_length_in_the_budget_but_not_in_the_file_allocates_nothing(t
     assert doc["items"][0]["status"] == "fail" and rss < 400, rss
 
 
+@pytest.mark.parametrize("size", [16, 23, 39])
+def test_a_wave64_header_cut_inside_its_first_40_bytes_is_truncated(tmp_path, size):
+    # found by tests/test_loading_fuzz.py: the riff GUID alone made the walker unpack 8 bytes
+    # from an empty read (struct.error) instead of naming the problem
+    p = tmp_path / "cut.w64"
+    p.write_bytes((b"riff\x2e\x91\xcf\x11\xa5\xd6\x28\xdb\x04\xc1\x00\x00" + bytes(64))[:size])
+    with pytest.raises(AudioReadError) as e:
+        load_audio(p)
+    assert e.value.kind == "truncated" and f"only {size} bytes, shorter than a Wave64 header (40)" in str(e.value)
+
+
+def test_an_ogg_page_with_a_negative_granule_is_corrupt(tmp_path):
+    # found by a seeded mutation of Ogg headers: a granule of -5 made the walker look up the
+    # stream's previous granule that was never recorded (KeyError)
+    page = b"OggS\x00\x02" + struct.pack("<qII", -5, 7, 0) + bytes(4) + b"\x01" + b"\x04" + b"abcd"
+    p = tmp_path / "bad.ogg"
+    p.write_bytes(page)
+    with pytest.raises(AudioReadError) as e:
+        load_audio(p)
+    assert e.value.kind == "corrupt" and "has granule position -5: the page header is damaged" in str(e.value)
+
+
 @pytest.mark.parametrize("value", ["512MB", "0", "-1", "nan"])
 def test_a_malformed_decode_budget_is_a_usage_error_not_the_default(tmp_path, value):
     p = tmp_path / "a.wav"
