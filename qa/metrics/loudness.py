@@ -163,10 +163,11 @@ def _block_ends(n: int, sample_rate: int, window: int) -> np.ndarray:
 
 
 class _Power:
-    """Sliding-window powers of the weighted K-filtered signal from its running sum."""
+    """Sliding-window powers of the weighted K-filtered signal from its running sum, fed in
+    order, one block of at most :data:`CHUNK` frames at a time (``n`` frames in all)."""
 
-    def __init__(self, x: np.ndarray, sample_rate: int, weights: np.ndarray):
-        n_ch, n = x.shape
+    def __init__(self, n: int, sample_rate: int, weights: np.ndarray):
+        self.n = n
         self.wm = int(round(MOMENTARY_S * sample_rate))
         self.ws = int(round(SHORT_TERM_S * sample_rate))
         self.ends_m = _block_ends(n, sample_rate, self.wm)
@@ -180,52 +181,62 @@ class _Power:
         # never misses a burst that falls between its steps and agrees with the maxima.
         self.held_m = np.zeros(len(self.ends_m))
         self.held_s = np.zeros(len(self.ends_s))
-        sos = k_weighting_sos(sample_rate)
-        active = np.flatnonzero(weights != 0.0)
-        w_act = weights[active][:, None]
-        zi = np.zeros((len(sos), len(active), 2))
-        keep = self.ws  # running-sum history needed for the longest window
-        buf = np.zeros(keep + 1 + min(CHUNK, n))  # history, then this chunk's running sum
-        hist_len = 1  # buf[0] = C[0] = 0: running sum before frame 0
-        h0 = 0  # global index of buf[0]
-        for s in range(0, n, CHUNK):
-            e = min(s + CHUNK, n)
-            # All weighted channels in one call (channels, frames), float64 out.
-            if len(active):
-                xs = x[:, s:e] if len(active) == n_ch else x[active, s:e]
-                y, zi = signal.sosfilt(sos, xs, axis=-1, zi=zi)
-                np.multiply(y, y, out=y)
-                if np.any(w_act != 1.0):
-                    y *= w_act
-                z = y[0]
-                for k in range(1, len(active)):
-                    z += y[k]
-            else:  # every weight is 0: nothing counts towards loudness
-                z = np.zeros(e - s)
-            cat = buf[: hist_len + e - s]  # C[h0 .. e]
-            np.cumsum(z, out=cat[hist_len:])
-            cat[hist_len:] += cat[hist_len - 1]
-            for w, attr, ends, held in ((self.wm, "max_m", self.ends_m, self.held_m),
-                                        (self.ws, "max_s", self.ends_s, self.held_s)):
-                lo = max(s + 1, w)  # window ends in this chunk with a full window
-                if lo <= e:
-                    diff = np.subtract(cat[lo - h0 : e + 1 - h0], cat[lo - w - h0 : e + 1 - w - h0],
-                                       out=z[: e + 1 - lo])  # z is no longer needed
-                    setattr(self, attr, max(getattr(self, attr), float(diff.max()) / w))
-                    _hold_max(diff, lo, ends, held, w)
-            for ends, w, out in ((self.ends_m, self.wm, self.pow_m), (self.ends_s, self.ws, self.pow_s)):
-                sel = (ends > s) & (ends <= e)
-                if sel.any():
-                    idx = ends[sel]
-                    out[sel] = (cat[idx - h0] - cat[idx - w - h0]) / w
-            new_h0 = max(0, e - keep)
-            hist = cat[new_h0 - h0 :].copy()
-            hist_len = len(hist)
-            buf[:hist_len] = hist
-            h0 = new_h0
+        self.sos = k_weighting_sos(sample_rate)
+        self.active = np.flatnonzero(weights != 0.0)
+        self.all_active = len(self.active) == len(weights)
+        self.w_act = weights[self.active][:, None]
+        self.zi = np.zeros((len(self.sos), len(self.active), 2))
+        self.keep = self.ws  # running-sum history needed for the longest window
+        self.buf = np.zeros(self.keep + 1 + min(CHUNK, n))  # history, then this block's running sum
+        self.hist_len = 1  # buf[0] = C[0] = 0: running sum before frame 0
+        self.h0 = 0  # global index of buf[0]
+        self.s = 0  # frames fed so far
+
+    def feed(self, block: np.ndarray) -> None:
+        s, e = self.s, self.s + block.shape[1]
+        if block.shape[1] > CHUNK or e > self.n:
+            raise ValueError(f"blocks of at most {CHUNK} frames and {self.n} frames in all")
+        h0, hist_len, buf = self.h0, self.hist_len, self.buf
+        # All weighted channels in one call (channels, frames), float64 out.
+        if len(self.active):
+            xs = block if self.all_active else block[self.active]
+            y, self.zi = signal.sosfilt(self.sos, xs, axis=-1, zi=self.zi)
+            np.multiply(y, y, out=y)
+            if np.any(self.w_act != 1.0):
+                y *= self.w_act
+            z = y[0]
+            for k in range(1, len(self.active)):
+                z += y[k]
+        else:  # every weight is 0: nothing counts towards loudness
+            z = np.zeros(e - s)
+        cat = buf[: hist_len + e - s]  # C[h0 .. e]
+        np.cumsum(z, out=cat[hist_len:])
+        cat[hist_len:] += cat[hist_len - 1]
+        for w, attr, ends, held in ((self.wm, "max_m", self.ends_m, self.held_m),
+                                    (self.ws, "max_s", self.ends_s, self.held_s)):
+            lo = max(s + 1, w)  # window ends in this block with a full window
+            if lo <= e:
+                diff = np.subtract(cat[lo - h0 : e + 1 - h0], cat[lo - w - h0 : e + 1 - w - h0],
+                                   out=z[: e + 1 - lo])  # z is no longer needed
+                setattr(self, attr, max(getattr(self, attr), float(diff.max()) / w))
+                _hold_max(diff, lo, ends, held, w)
+        for ends, w, out in ((self.ends_m, self.wm, self.pow_m), (self.ends_s, self.ws, self.pow_s)):
+            sel = (ends > s) & (ends <= e)
+            if sel.any():
+                idx = ends[sel]
+                out[sel] = (cat[idx - h0] - cat[idx - w - h0]) / w
+        new_h0 = max(0, e - self.keep)
+        hist = cat[new_h0 - h0 :].copy()
+        self.hist_len = len(hist)
+        buf[: self.hist_len] = hist
+        self.h0 = new_h0
+        self.s = e
+
+    def finish(self) -> "_Power":
         # Rounding in the running sum can leave a tiny negative power in silence after sound.
         for a in (self.pow_m, self.pow_s, self.held_m, self.held_s):
             np.maximum(a, 0.0, out=a)
+        return self
 
 
 def _hold_max(diff: np.ndarray, t0: int, ends: np.ndarray, held: np.ndarray, w: int) -> None:
@@ -346,7 +357,8 @@ def _block_abs_max(a: np.ndarray, block: int) -> np.ndarray:
 
 
 def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
-              block: int = 16, batch: int = 4096, first: int = 64) -> np.ndarray:
+              block: int = 16, batch: int = 4096, first: int = 64, *,
+              core: tuple[int, int] | None = None, floor: np.ndarray | None = None) -> np.ndarray:
     """Per-channel true peak (linear, >= the sample peak) of a (channels, frames) array by
     ``oversampling``-times polyphase interpolation (BS.1770-4 Annex 2), zero before and after.
 
@@ -358,6 +370,11 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
     ``batch`` at a time as one float32 matrix product with a banded (Toeplitz) matrix; the
     winning block is evaluated again in float64, so the result is the float64 4x maximum (a
     near-tie within float32 rounding, ~1e-7 relative = 1e-6 dB, may pick the other block).
+
+    A piece of a longer signal (see :class:`LoudnessMeter`): ``core=(lo, hi)`` counts only the
+    interpolated values of frames ``lo <= f < hi`` (give the piece ``reach`` frames of context
+    each side, where zero padding would stand in for real samples), and ``floor`` (per channel,
+    linear) is the maximum found so far, so blocks below it are skipped from the start.
     """
     reach, gain, toep = _interpolator(oversampling, block)
     gain *= 1.0 + 1e-6
@@ -367,11 +384,12 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
     rp = -(-reach // block) * block  # padding each side, whole blocks
     nk = rp // block
     step = max(block, CHUNK - CHUNK % block)
+    lo_f, hi_f = core if core is not None else (0, n)
     out = np.zeros(n_ch)
     with _one_blas_thread():
         for c in range(n_ch):
             xc = x[c]
-            tp = 0.0  # running maximum: sample peak, then interpolated values
+            tp = float(floor[c]) if floor is not None else 0.0  # running maximum
             best, best_b0 = 0.0, -1  # largest float32 interpolated |value| and its block start
             for s in range(0, n, step):
                 e = min(s + step, n)
@@ -405,7 +423,7 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
                     rest = np.ones(len(cand), dtype=bool)
                     rest[top] = False
                     groups = [cand[top], cand[rest]]
-                valid = (e - s) - (nbk - 1) * block  # frames of the chunk's last block
+                edge = s < lo_f + block or e > hi_f - block  # frames outside [lo_f, hi_f)
                 for grp in groups:
                     for i in range(0, len(grp), batch):
                         sel = grp[i : i + batch]
@@ -413,8 +431,9 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
                         if len(sel) == 0:
                             continue
                         v = rows[sel] @ toep32
-                        if e == n and valid < block:  # values past the end are not kept
-                            v[sel == nbk - 1, valid * phases :] = 0.0
+                        if edge:  # values of frames outside the core are not kept
+                            f = s + sel[:, None] * block + np.arange(block)
+                            v.reshape(len(sel), block, phases)[(f < lo_f) | (f >= hi_f)] = 0.0
                         vmax = max(float(v.max()), -float(v.min()))
                         if vmax > best:  # rare once the running maximum is high
                             j = int(np.abs(v).argmax()) // v.shape[1]
@@ -423,8 +442,9 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
                 seg = np.zeros(block + 2 * reach)
                 lo, hi = max(0, best_b0 - reach), min(n, best_b0 + block + reach)
                 seg[lo - (best_b0 - reach) : hi - (best_b0 - reach)] = xc[lo:hi]
-                v = np.abs(seg @ toep)
-                v[max(0, n - best_b0) * phases :] = 0.0
+                v = np.abs(seg @ toep).reshape(block, phases)
+                f = best_b0 + np.arange(block)
+                v[(f < lo_f) | (f >= hi_f)] = 0.0
                 tp = max(tp, float(v.max()))
             out[c] = tp
     return out
@@ -449,46 +469,124 @@ def measure_loudness(samples: np.ndarray, sample_rate: int, *,
     x = np.asarray(samples)
     if x.ndim != 2:
         raise ValueError(f"expected (channels, frames), got shape {x.shape}; use Audio.from_array")
-    if sample_rate <= 0:
-        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-    n_ch, n = x.shape
-    notes: list[str] = []
-    empty = np.zeros((0, 2))
-    weights = tuple(channel_weights) if channel_weights is not None else default_channel_weights(n_ch)
-    if weights is not None and len(weights) != n_ch:
-        raise ValueError(f"channel_weights has {len(weights)} entries for {n_ch} channels; "
-                         "give one weight per channel (L/R/C 1.0, Ls/Rs 1.41, LFE 0.0)")
-    # one sum finds a NaN or infinity (finite samples cannot sum to infinity below 1e38)
-    finite = bool(np.isfinite(x.sum()) or np.isfinite(x).all()) if n else True
-    if not finite:
-        why = "the signal has NaN or infinite samples (see the finite check)"
-        return LoudnessResult(int(sample_rate), weights or (), None, None, None, None, None, None,
-                              None, (None,) * n_ch, empty, empty,
-                              (f"loudness: n/a, {why}",))
-    hi = max(float(x.max()), -float(x.min())) if n else 0.0
-    if hi > OVERRANGE:
-        why = f"samples reach {hi:.3g} full scale, beyond {OVERRANGE:g}: their power overflows"
-        return LoudnessResult(int(sample_rate), weights or (), None, None, None, None, None, None,
-                              None, (None,) * n_ch, empty, empty, (f"loudness: n/a, {why}",))
-    tp_lin = true_peak(x) if n and with_true_peak else np.zeros(n_ch)
-    tp_ch = tuple(_db(float(v)) for v in tp_lin)
-    tp = _db(float(tp_lin.max())) if n_ch else None
-    if not with_true_peak:
-        notes.append("true_peak_dbtp: not measured (with_true_peak=False), nor plr_db")
-    elif tp is None:
-        notes.append("true_peak_dbtp: n/a, every sample is zero (digital silence)")
-    if weights is None:
-        notes.append(f"loudness: n/a, no standard BS.1770 channel order for {n_ch} channels; "
-                     "pass channel_weights (L/R/C 1.0, Ls/Rs 1.41, LFE 0.0)")
-        return LoudnessResult(int(sample_rate), (), None, None, None, None, None, None, tp, tp_ch,
-                              empty, empty, tuple(notes))
-    if sample_rate <= 2.0 * PREFILTER_HZ:
-        notes.append(f"loudness: n/a, the BS.1770 K-weighting pre-filter's {PREFILTER_HZ:.0f} Hz "
-                     f"shelf lies above the Nyquist frequency of {sample_rate} Hz audio (it needs "
-                     f"more than {2 * PREFILTER_HZ:.0f} Hz)")
-        return LoudnessResult(int(sample_rate), tuple(weights), None, None, None, None, None, None,
-                              tp, tp_ch, empty, empty, tuple(notes))
-    pw = _Power(x, int(sample_rate), np.asarray(weights, dtype=np.float64))
+    meter = LoudnessMeter(sample_rate, x.shape[0], x.shape[1], channel_weights=channel_weights,
+                          with_true_peak=with_true_peak)
+    for s in range(0, x.shape[1], CHUNK):
+        meter.feed(x[:, s : s + CHUNK])
+    return meter.result()
+
+
+class _TruePeakStream:
+    """True peak of a signal fed in order: each block is measured with the ``reach`` frames of
+    context on each side that its interpolated values need (the last ones wait for the next
+    block), so the answer equals :func:`true_peak` of the whole signal."""
+
+    def __init__(self, channels: int):
+        self.reach = _interpolator(TRUE_PEAK_OVERSAMPLING, 16)[0]
+        self.tail: np.ndarray | None = None
+        self.t0 = 0  # frame of tail[:, 0]
+        self.done = 0  # frames [0, done) are measured
+        self.peak = np.zeros(channels)
+
+    def feed(self, block: np.ndarray) -> None:
+        buf = block if self.tail is None else np.concatenate([self.tail, block], axis=1)
+        end = self.t0 + buf.shape[1]
+        if end - self.reach > self.done:
+            self.peak = true_peak(buf, core=(self.done - self.t0, end - self.reach - self.t0),
+                                  floor=self.peak)
+            self.done = end - self.reach
+        keep = min(buf.shape[1], 2 * self.reach)
+        self.tail, self.t0 = buf[:, buf.shape[1] - keep :].copy(), end - keep
+
+    def finish(self) -> np.ndarray:
+        if self.tail is not None and self.t0 + self.tail.shape[1] > self.done:
+            self.peak = true_peak(self.tail, core=(self.done - self.t0, self.tail.shape[1]),
+                                  floor=self.peak)
+            self.done = self.t0 + self.tail.shape[1]
+        return self.peak
+
+
+class LoudnessMeter:
+    """Every loudness figure of a signal fed in order, one (channels, k) block at a time, in
+    memory bounded by :data:`CHUNK` whatever its length (an hour-long file decoded in pieces).
+
+    ``frames`` is the signal's total length (the gating block ends depend on it); the figures
+    are those :func:`measure_loudness` gives for the whole array (it is this meter fed in
+    :data:`CHUNK` pieces). A block holding NaN or infinity, or samples beyond
+    :data:`~qa.metrics.levels.OVERRANGE`, makes every figure None with the reason.
+    """
+
+    def __init__(self, sample_rate: int, channels: int, frames: int, *,
+                 channel_weights: tuple[float, ...] | list[float] | None = None,
+                 with_true_peak: bool = True):
+        if sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        weights = tuple(channel_weights) if channel_weights is not None else default_channel_weights(channels)
+        if weights is not None and len(weights) != channels:
+            raise ValueError(f"channel_weights has {len(weights)} entries for {channels} channels; "
+                             "give one weight per channel (L/R/C 1.0, Ls/Rs 1.41, LFE 0.0)")
+        self.sample_rate, self.channels, self.frames = int(sample_rate), channels, frames
+        self.weights = weights
+        self.with_true_peak = with_true_peak
+        self.fed = 0
+        self._why: str | None = None  # every figure is n/a, and why
+        self._power = (_Power(frames, self.sample_rate, np.asarray(weights, dtype=np.float64))
+                       if weights is not None and sample_rate > 2.0 * PREFILTER_HZ else None)
+        self._tp = _TruePeakStream(channels) if with_true_peak else None
+
+    def feed(self, block: np.ndarray) -> None:
+        x = np.asarray(block)
+        if x.ndim != 2 or x.shape[0] != self.channels or self.fed + x.shape[1] > self.frames:
+            raise ValueError(f"expected ({self.channels}, k) blocks of {self.frames} frames in "
+                             f"all, got {x.shape} after {self.fed} frames")
+        self.fed += x.shape[1]
+        if self._why is not None or x.shape[1] == 0:
+            return
+        # one sum finds a NaN or infinity (finite samples cannot sum to infinity below 1e38)
+        if not (np.isfinite(x.sum()) or np.isfinite(x).all()):
+            self._why = "the signal has NaN or infinite samples (see the finite check)"
+            return
+        hi = max(float(x.max()), -float(x.min()))
+        if hi > OVERRANGE:
+            self._why = f"samples reach {hi:.3g} full scale, beyond {OVERRANGE:g}: their power overflows"
+            return
+        if self._tp is not None:
+            self._tp.feed(x)
+        if self._power is not None:
+            for s in range(0, x.shape[1], CHUNK):
+                self._power.feed(x[:, s : s + CHUNK])
+
+    def result(self) -> LoudnessResult:
+        if self.fed != self.frames:
+            raise ValueError(f"the meter was fed {self.fed} of its {self.frames} frames")
+        sr, n_ch, weights = self.sample_rate, self.channels, self.weights
+        notes: list[str] = []
+        empty = np.zeros((0, 2))
+        if self._why is not None:
+            return LoudnessResult(sr, weights or (), None, None, None, None, None, None,
+                                  None, (None,) * n_ch, empty, empty, (f"loudness: n/a, {self._why}",))
+        tp_lin = self._tp.finish() if self._tp is not None else np.zeros(n_ch)
+        tp_ch = tuple(_db(float(v)) for v in tp_lin)
+        tp = _db(float(tp_lin.max())) if n_ch else None
+        if not self.with_true_peak:
+            notes.append("true_peak_dbtp: not measured (with_true_peak=False), nor plr_db")
+        elif tp is None:
+            notes.append("true_peak_dbtp: n/a, every sample is zero (digital silence)")
+        if weights is None:
+            notes.append(f"loudness: n/a, no standard BS.1770 channel order for {n_ch} channels; "
+                         "pass channel_weights (L/R/C 1.0, Ls/Rs 1.41, LFE 0.0)")
+            return LoudnessResult(sr, (), None, None, None, None, None, None, tp, tp_ch,
+                                  empty, empty, tuple(notes))
+        if self._power is None:
+            notes.append(f"loudness: n/a, the BS.1770 K-weighting pre-filter's {PREFILTER_HZ:.0f} Hz "
+                         f"shelf lies above the Nyquist frequency of {sr} Hz audio (it needs "
+                         f"more than {2 * PREFILTER_HZ:.0f} Hz)")
+            return LoudnessResult(sr, tuple(weights), None, None, None, None, None, None,
+                                  tp, tp_ch, empty, empty, tuple(notes))
+        return _figures(self._power.finish(), sr, weights, tp, tp_ch, notes)
+
+
+def _figures(pw: _Power, sr: int, weights, tp, tp_ch, notes: list[str]) -> LoudnessResult:
     integrated, note = _integrated(pw.pow_m)
     if note:
         notes.append(note)
@@ -511,11 +609,11 @@ def measure_loudness(samples: np.ndarray, sample_rate: int, *,
     if integrated is None and tp is not None:
         notes.append("plr_db: n/a, integrated loudness is undefined")
     return LoudnessResult(
-        sample_rate=int(sample_rate), channel_weights=tuple(float(w) for w in weights),
+        sample_rate=sr, channel_weights=tuple(float(w) for w in weights),
         integrated_lufs=integrated, momentary_max_lufs=m_max, short_term_max_lufs=s_max,
         lra_lu=lra, lra_low_lufs=lra_lo, lra_high_lufs=lra_hi,
         true_peak_dbtp=tp, true_peak_channels_dbtp=tp_ch,
-        momentary=_series(pw.ends_m, pw.held_m, sample_rate),
-        short_term=_series(pw.ends_s, pw.held_s, sample_rate),
+        momentary=_series(pw.ends_m, pw.held_m, sr),
+        short_term=_series(pw.ends_s, pw.held_s, sr),
         notes=tuple(notes),
     )

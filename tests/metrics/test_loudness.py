@@ -280,6 +280,57 @@ def test_chunking_does_not_change_results(monkeypatch):
     np.testing.assert_allclose(chunked.short_term, whole.short_term, atol=1e-9)
 
 
+def test_meter_fed_in_uneven_blocks_equals_the_whole_array():
+    sys.path.insert(0, str(ROOT / "fixtures"))
+    from make_fixtures import render_song
+
+    x = render_song(8.0, sr=44100, seed=2)
+    whole = measure_loudness(x, 44100)
+    meter = L.LoudnessMeter(44100, 2, x.shape[1])
+    rng = np.random.default_rng(5)
+    s = 0
+    while s < x.shape[1]:  # blocks of 1 .. 30000 frames, some shorter than the filter's reach
+        k = int(rng.choice([1, 7, 19, 30000, int(rng.integers(1, 30000))]))
+        meter.feed(x[:, s : s + k])
+        s += k
+    got = meter.result()
+    for k, v in whole.to_metrics().items():
+        assert got.to_metrics()[k] == pytest.approx(v, abs=1e-9), k
+    assert got.true_peak_channels_dbtp == pytest.approx(whole.true_peak_channels_dbtp, abs=1e-9)
+    np.testing.assert_allclose(got.short_term, whole.short_term, atol=1e-9)
+
+
+@pytest.mark.parametrize("at", [0, 1, 9, 10, 11, 20, 16 * 7])
+def test_meter_true_peak_across_block_edges_is_the_full_interpolation(at):
+    # A sine at fs/4 sampled 45 degrees off its crests (samples 0.354, true peak 0.5), faded in
+    # and out so that only the cuts between the fed blocks could add an edge: each piece's
+    # context must give the exact 4x maximum, and zero padding at a piece's edge must not
+    # invent an overshoot (0.506 without the core limits).
+    n = 8192
+    t = np.arange(n)
+    x = 0.5 * np.sin(2 * np.pi * 0.25 * t + np.pi / 4)
+    fade = np.hanning(1024)
+    x[:512] *= fade[:512]
+    x[-512:] *= fade[512:]
+    h = L.interpolation_filter()
+    full = max(np.abs(signal.upfirdn(h, x, up=4)).max(), np.abs(x).max())
+    assert full == pytest.approx(0.5, abs=2e-3)
+    meter = L.LoudnessMeter(48000, 1, n)
+    for s, e in ((0, 2048 + at), (2048 + at, 4096 + 2 * at), (4096 + 2 * at, n)):
+        meter.feed(x[None, s:e])
+    assert 10 ** (meter.result().true_peak_dbtp / 20) == pytest.approx(full, rel=1e-6)
+    assert L.true_peak(x[None, : 2048 + at])[0] > full * 1.005  # the overshoot a cut makes
+
+
+def test_meter_refuses_more_frames_than_declared_and_an_early_result():
+    meter = L.LoudnessMeter(48000, 2, 100)
+    meter.feed(np.zeros((2, 60)))
+    with pytest.raises(ValueError, match="fed 60 of its 100 frames"):
+        meter.result()
+    with pytest.raises(ValueError, match=r"expected \(2, k\) blocks of 100 frames in all, got \(2, 41\) after 60"):
+        meter.feed(np.zeros((2, 41)))
+
+
 def test_series_shape_and_gating():
     sr = 48000
     x = cat(silence(2, sr), tone(-23, 4, sr))
