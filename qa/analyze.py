@@ -5,7 +5,7 @@ from __future__ import annotations
 from qa.audio import Audio
 from qa.checks import CheckContext, run_file_checks
 from qa.checks.engine import error_check
-from qa.loading import AudioReadError, load_audio
+from qa.loading import AudioReadError, ReadOptions, load_audio, open_audio
 from qa.measure import Measurements
 from qa.results import CheckResult, ItemResult
 
@@ -63,14 +63,24 @@ def check_audio(audio: Audio, ctx: CheckContext, *, path: str | None = None, kin
 
 
 def check_path(path: str, ctx: CheckContext) -> ItemResult:
-    """Load and check one file; an unreadable file is a result, not an exception."""
-    return guarded(path, lambda: check_audio(load_audio(path), ctx, path=path))
+    """Load and check one file; an unreadable file is a result, not an exception. A file
+    whose samples exceed the decode budget is checked in segments (:mod:`qa.longform`)."""
+
+    def build() -> ItemResult:
+        with open_audio(path, ctx.read) as src:
+            if src.fits_budget:
+                return check_audio(src.read_all(), ctx, path=path)
+            from qa.longform import check_long
+
+            return check_long(src, ctx)
+
+    return guarded(path, build)
 
 
-def measure_path(path: str, *, series: bool = False) -> ItemResult:
+def measure_path(path: str, *, series: bool = False, read: ReadOptions | None = None) -> ItemResult:
     """Every metric of one file, without checks other than ``readable``. ``series`` adds the
     momentary and short-term loudness series (``momentary_series``, ``short_term_series``)."""
-    return guarded(path, lambda: _measure_audio(load_audio(path), path, series))
+    return guarded(path, lambda: _measure_audio(load_audio(path, read), path, series))
 
 
 def _measure_audio(audio: Audio, path: str, series: bool) -> ItemResult:

@@ -15,6 +15,9 @@ keys are an error, not ignored, so a typo cannot silently disable a threshold.
     kind = "delivery"
     [profiles.my-label.loudness_target]
     target_lufs = -12.0
+    decode_budget_mb = 512         # decoded samples held at once; longer files: in segments
+    max_duration_s = 14400         # longer declared lengths are refused unread
+    raw_format = "PCM_16:48000:2"  # how to read headerless .raw / .pcm files
     [doctor]
     require = ["soundfile", "torchaudio"]   # backends your pipeline saves through
 """
@@ -35,10 +38,12 @@ from qa.profiles import (
     validate_thresholds,
 )
 from qa.errors import AudioQAError
+from qa.loading import RawFormat, ReadOptions
 
 KNOWN_KEYS = {
     "profile", "expect_sample_rate", "expect_duration", "expect_channels", "strict", "jobs",
     "thresholds", "profiles", "baseline", "scenarios", "codecs", "doctor",
+    "decode_budget_mb", "max_duration_s", "raw_format",
 }
 
 
@@ -59,6 +64,7 @@ class RunConfig:
     thresholds: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    read: ReadOptions = field(default_factory=ReadOptions)
     sources: tuple[str, ...] = ()
 
     def profile(self) -> Profile:
@@ -128,6 +134,15 @@ def _apply(cfg: RunConfig, table: Mapping[str, Any], source: str) -> RunConfig:
                 changes[key] = _typed(value, bool, key)
             elif key == "jobs":
                 changes[key] = _positive(_typed(value, int, key), key)
+            elif key in ("decode_budget_mb", "max_duration_s"):
+                num = _positive(float(_typed(value, (int, float), key)), key)
+                changes["read"] = replace(changes.get("read", cfg.read), **{key: num})
+            elif key == "raw_format":
+                try:
+                    raw = RawFormat.parse(_typed(value, str, key))
+                except ValueError as e:
+                    raise ConfigError(str(e)) from None
+                changes["read"] = replace(changes.get("read", cfg.read), raw_format=raw)
             elif key == "thresholds":
                 validate_thresholds(value, "thresholds")
                 merged = {k: dict(v) for k, v in cfg.thresholds.items()}

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from qa.loading import DECODE_BUDGET_MB, AudioReadError, load_audio
+from qa.loading import DECODE_BUDGET_MB, AudioReadError, ReadOptions, load_audio
 from tests.conftest import ROOT, run_cli
 
 X = 0.3 * np.random.default_rng(7).standard_normal((16000 * 3, 2))
@@ -137,20 +137,27 @@ def _peak_rss_mb(*args: str, env: dict | None = None) -> tuple[dict, float]:
 
 
 @pytest.mark.slow
-def test_one_hour_flac_bomb_is_refused_by_the_budget_in_bounded_memory(tmp_path):
+def test_one_hour_flac_of_constant_samples_is_checked_in_bounded_memory(tmp_path):
+    # 45 kB declaring 1.3 GiB of samples, all honest: `measure` refuses it by the decode budget,
+    # `check` reads it in segments, in bounded memory, and finds what it is (a DC level)
     bomb = tmp_path / "hour.flac"
     block = np.full((1 << 20, 2), 1000, dtype=np.int16)
     with sf.SoundFile(bomb, "w", 48000, 2, "PCM_16", format="FLAC") as f:
         for start in range(0, 48000 * 3600, block.shape[0]):
             f.write(block[: min(block.shape[0], 48000 * 3600 - start)])
     assert bomb.stat().st_size < 1_000_000  # under 1 MB for 1.3 GiB of samples
-    doc, rss = _peak_rss_mb("check", str(bomb))
-    (item,) = doc["items"]
-    c = item["checks"][0]
+    doc, rss = _peak_rss_mb("measure", str(bomb))
+    c = doc["items"][0]["checks"][0]
     assert c["id"] == "readable" and c["status"] == "fail"
     assert f"more than the decode budget of {DECODE_BUDGET_MB} MiB" in c["message"]
     assert "1318 MiB" in c["message"] and "3600 s" in c["message"]
     assert rss < 400, rss
+    doc, rss = _peak_rss_mb("check", str(bomb))
+    (item,) = doc["items"]
+    assert rss < 500, rss
+    dc = {c["id"]: c for c in item["checks"]}["dc_offset"]
+    assert dc["status"] == "fail" and dc["value"] >= dc["threshold"], dc
+    assert item["metrics"]["dc_offset"] == pytest.approx(1000 / 32768, abs=1e-9)
 
 
 def test_a_declared_length_in_the_budget_but_not_in_the_file_allocates_nothing(tmp_path):
@@ -162,6 +169,35 @@ def test_a_declared_length_in_the_budget_but_not_in_the_file_allocates_nothing(t
     p.write_bytes(bytes(raw))
     doc, rss = _peak_rss_mb("check", str(p), env={"AUDIO_QA_DECODE_BUDGET_MB": "16384"})
     assert doc["items"][0]["status"] == "fail" and rss < 400, rss
+
+
+def test_a_file_longer_than_max_duration_is_refused_unread(tmp_path):
+    p = tmp_path / "three.flac"
+    p.write_bytes(_encode("FLAC"))
+    cfg = tmp_path / "qa.toml"
+    cfg.write_text("max_duration_s = 2.5\n")
+    r = run_cli("check", str(p), "--config", str(cfg), "--json", "-")
+    c = json.loads(r.stdout)["items"][0]["checks"][0]
+    assert r.returncode == 1 and c["id"] == "readable" and c["status"] == "fail"
+    assert c["message"].endswith("declares 48000 frames at 16000 Hz (3 s from "
+                                 f"{p.stat().st_size} bytes), longer than the 2 s this tool checks "
+                                 "(max_duration_s in the config raises it)")
+
+
+def test_decode_budget_from_the_config_and_the_environment_over_it(tmp_path):
+    # 3 s of 16 kHz stereo float32 = 0.37 MiB: over a budget of 0.25 MiB, `measure` refuses it
+    p = tmp_path / "a.flac"
+    p.write_bytes(_encode("FLAC"))
+    cfg = tmp_path / "qa.toml"
+    cfg.write_text("decode_budget_mb = 0.25\n")
+    with pytest.raises(AudioReadError, match="needs 0.3662 MiB, more than the decode budget of 0.25 MiB"):
+        load_audio(p, ReadOptions(decode_budget_mb=0.25))
+    r = run_cli("check", str(p), "--config", str(cfg), "--json", "-")
+    item = json.loads(r.stdout)["items"][0]
+    assert any(n.startswith("checked in 1 segment of up to 3 s") for n in item["notes"]), item["notes"]
+    r = run_cli("check", str(p), "--config", str(cfg), "--json", "-",
+                env={"AUDIO_QA_DECODE_BUDGET_MB": "64"})
+    assert not any(n.startswith("checked in") for n in json.loads(r.stdout)["items"][0]["notes"])
 
 
 @pytest.mark.parametrize("size", [16, 23, 39])
@@ -210,3 +246,33 @@ def test_files_written_by_other_tools_are_not_refused(tmp_path, tool):
                else [tool, str(src), str(out)])
         subprocess.run(cmd, check=True, capture_output=True, timeout=60)
         assert load_audio(out).frames == X.shape[0], ext
+
+
+def test_headerless_raw_is_refused_until_its_format_is_named(tmp_path):
+    sine = (0.5 * np.sin(2 * np.pi * 440 * np.arange(32000) / 16000) * 32767).astype("<i2")
+    (tmp_path / "take.raw").write_bytes(sine.tobytes())
+    r = run_cli("check", str(tmp_path), "--json", "-")
+    assert r.returncode == 2 and "no audio files found" in r.stderr  # .raw is not walked unasked
+    r = run_cli("check", str(tmp_path / "take.raw"), "--json", "-")
+    c = json.loads(r.stdout)["items"][0]["checks"][0]
+    assert r.returncode == 1 and c["id"] == "readable" and c["status"] == "fail"
+    assert c["message"].endswith("take.raw: headerless raw samples: the file does not say their "
+                                 "format, rate or channels")
+    assert c["hint"].startswith("name the format: --raw-format SUBTYPE:RATE:CHANNELS")
+    r = run_cli("check", str(tmp_path), "--raw-format", "PCM_16:16000:1", "--json", "-")
+    (item,) = json.loads(r.stdout)["items"]
+    assert item["sample_rate"] == 16000 and item["channels"] == 1 and item["frames"] == 32000
+    assert item["metrics"]["sample_peak_dbfs"] == pytest.approx(20 * np.log10(16383 / 32768), abs=1e-3)
+
+
+@pytest.mark.parametrize("spec, why", [
+    ("PCM_16:16000", "expected SUBTYPE:RATE:CHANNELS[:ENDIAN]"),
+    ("MP3:16000:1", "libsndfile has no raw subtype 'MP3'"),
+    ("PCM_16:16k:1", "rate and channels must be integers"),
+    ("PCM_16:16000:0", "rate 1000-1536000 Hz and 1-1024 channels"),
+])
+def test_a_malformed_raw_format_is_a_usage_error(tmp_path, spec, why):
+    p = tmp_path / "a.raw"
+    p.write_bytes(bytes(64))
+    r = run_cli("check", str(p), "--raw-format", spec)
+    assert r.returncode == 2 and f"raw format {spec!r}: {why}" in r.stderr, r.stderr

@@ -6,6 +6,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from qa.loading import ReadOptions
 from qa.profiles import Profile, load_profile
 from qa.results import CheckResult
 
@@ -15,7 +16,9 @@ class CheckContext:
     """What a check may know besides the measurements: thresholds and expectations.
 
     ``seams`` are frame positions where the caller knows chunks were joined (the pipeline's
-    chunked decoder); ``extra`` carries anything a later check needs without a schema change.
+    chunked decoder); ``read`` are the limits and choices of reading a file (decode budget,
+    longest duration, raw format); ``extra`` carries anything a later check needs without a
+    schema change.
     """
 
     profile: Profile = field(default_factory=load_profile)
@@ -23,6 +26,7 @@ class CheckContext:
     expect_duration: float | None = None
     expect_channels: int | None = None
     seams: tuple[int, ...] | None = None
+    read: ReadOptions = field(default_factory=ReadOptions)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def threshold(self, check_id: str, key: str) -> Any:

@@ -31,13 +31,14 @@ def context_from_config(cfg) -> CheckContext:
         expect_sample_rate=cfg.expect_sample_rate,
         expect_duration=cfg.expect_duration,
         expect_channels=cfg.expect_channels,
+        read=cfg.read,
     )
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = common.config_from_args(args)
     ctx = context_from_config(cfg)
-    paths = iter_audio_paths(args.paths)
+    paths = iter_audio_paths(args.paths, raw=cfg.read.raw_format is not None)
     if not paths:  # only folders, none holding audio: a PASS here would check nothing
         raise common.UsageError(
             f"no audio files found under {', '.join(args.paths)} (looked for "

@@ -40,6 +40,9 @@ def add_config_options(p: argparse.ArgumentParser, *, expect: bool = True) -> No
         p.add_argument("--expect-sample-rate", type=_positive_int, metavar="HZ")
         p.add_argument("--expect-duration", type=_positive_float, metavar="SECONDS")
         p.add_argument("--expect-channels", type=_positive_int, metavar="N")
+    p.add_argument("--raw-format", metavar="SUBTYPE:RATE:CHANNELS",
+                   help="read headerless .raw/.pcm files as this format, e.g. PCM_16:48000:2 "
+                        "(refused otherwise)")
 
 
 def add_jobs_option(p: argparse.ArgumentParser) -> None:
@@ -74,6 +77,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         "expect_channels": getattr(args, "expect_channels", None),
         "strict": getattr(args, "strict", None),
         "jobs": getattr(args, "jobs", None),
+        "raw_format": getattr(args, "raw_format", None),
     }
     try:
         cfg = build_config(getattr(args, "config", None), flags=flags)

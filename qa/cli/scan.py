@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         if progress.resumed:
             progress.show()
         context = context_spec(profile, expect_sample_rate=cfg.expect_sample_rate,
-                               expect_channels=cfg.expect_channels, expect_duration=cfg.expect_duration)
+                               expect_channels=cfg.expect_channels, expect_duration=cfg.expect_duration,
+                               read=cfg.read)
         _execute(args, run_dir, todo, context, cfg.jobs, progress)
     except ScanError as e:
         raise common.UsageError(str(e)) from None
@@ -119,7 +120,7 @@ def _entries(args: argparse.Namespace) -> list[Entry]:
         return read_manifest(args.manifest)
     if not args.paths:
         raise ScanError("nothing to scan: give PATH... or --manifest FILE")
-    entries = [Entry(p) for p in iter_audio_paths(args.paths)]
+    entries = [Entry(p) for p in iter_audio_paths(args.paths, raw=cfg.read.raw_format is not None)]
     if not entries:
         raise ScanError("no audio files found under the given paths")
     return entries

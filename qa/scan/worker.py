@@ -148,17 +148,26 @@ def _keep_tail(stream, tail: deque) -> None:
 
 
 def context_spec(profile: Any, *, expect_sample_rate: int | None, expect_channels: int | None,
-                 expect_duration: float | None) -> dict[str, Any]:
-    """What a child needs to build the :class:`~qa.checks.CheckContext`: plain JSON."""
+                 expect_duration: float | None, read: Any = None) -> dict[str, Any]:
+    """What a child needs to build the :class:`~qa.checks.CheckContext`: plain JSON (``read``:
+    the :class:`~qa.loading.ReadOptions`, default ones when None)."""
+    from qa.loading import ReadOptions
+
+    r = read or ReadOptions()
+    raw = r.raw_format
     return {"profile": {"name": profile.name, "description": profile.description,
                         "thresholds": {k: dict(v) for k, v in profile.thresholds.items()}},
             "expect": {"sample_rate": expect_sample_rate, "channels": expect_channels,
-                       "duration": expect_duration}}
+                       "duration": expect_duration},
+            "read": {"decode_budget_mb": r.decode_budget_mb, "max_duration_s": r.max_duration_s,
+                     "raw_format": None if raw is None else
+                     f"{raw.subtype}:{raw.sample_rate}:{raw.channels}:{raw.endian}"}}
 
 
 def _serve() -> int:  # pragma: no cover - runs in the child, exercised by the scan tests
     from qa.analyze import check_path
     from qa.checks import CheckContext
+    from qa.loading import MAX_DURATION_S, RawFormat, ReadOptions
     from qa.profiles import Profile
 
     # Answers go to the original stdout; anything a library prints (Python or C) goes to stderr,
@@ -170,13 +179,18 @@ def _serve() -> int:  # pragma: no cover - runs in the child, exercised by the s
     p = spec["profile"]
     profile = Profile(p["name"], p["description"], p["thresholds"])
     default = spec["expect"]
+    r = spec.get("read") or {}
+    read = ReadOptions(decode_budget_mb=r.get("decode_budget_mb"),
+                       max_duration_s=r.get("max_duration_s") or MAX_DURATION_S,
+                       raw_format=RawFormat.parse(r["raw_format"]) if r.get("raw_format") else None)
     answers.write(json.dumps({"ready": True}) + "\n")
     answers.flush()
     for line in sys.stdin:
         entry = json.loads(line)
         exp = {k: entry.get(k) if entry.get(k) is not None else default.get(k) for k in default}
         ctx = CheckContext(profile=profile, expect_sample_rate=exp["sample_rate"],
-                           expect_channels=exp["channels"], expect_duration=exp["duration"])
+                           expect_channels=exp["channels"], expect_duration=exp["duration"],
+                           read=read)
         try:
             answer = {"item": check_path(entry["path"], ctx).to_dict()}
         except Exception as e:  # a row that says what raised; the next file goes on

@@ -1,0 +1,149 @@
+"""qa.longform: a file whose samples exceed the decode budget is checked in segments, with the
+whole file's loudness and levels, faults found where they are (also across a segment boundary),
+whole-programme properties not failed by one passage, and an hour of audio in bounded memory."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from qa.analyze import check_path
+from qa.checks import CheckContext
+from qa.loading import ReadOptions
+from qa.longform import plan_segments
+from qa.metrics.loudness import measure_loudness
+from tests.conftest import ROOT
+from tests.test_containers import _peak_rss_mb
+
+sys.path.insert(0, str(ROOT / "fixtures"))
+from make_fixtures import render_song  # noqa: E402
+
+SR = 16000
+#: 16 MiB: a 300 s mono 16 kHz float file (18.3 MiB) is over it; segments of 65.536 s.
+SMALL = ReadOptions(decode_budget_mb=16)
+BOUNDARY_S = 65.536
+
+
+def _mono(seconds: float, seed: int = 2) -> np.ndarray:
+    return render_song(seconds, sr=SR, seed=seed).mean(axis=0).astype(np.float32)
+
+
+def _check(tmp_path, x: np.ndarray, read: ReadOptions = SMALL, name: str = "long.wav") -> dict:
+    p = tmp_path / name
+    sf.write(p, x, SR, subtype="FLOAT")
+    return check_path(str(p), CheckContext(read=read)).to_dict()
+
+
+def _by_id(item: dict) -> dict:
+    return {c["id"]: c for c in item["checks"]}
+
+
+def _failing_side(c: dict) -> None:
+    """A failing check's shown value lies on the failing side of its shown threshold."""
+    if c["status"] == "fail" and c.get("threshold") is not None:
+        assert c["value"] >= c["threshold"], c
+
+
+def test_the_segment_plan_covers_the_file_once_and_joins_a_short_remainder():
+    plan = plan_segments(300 * SR, SR, 1, 16 * 2**20)
+    assert [(s.start, s.end) for s in plan] == [(0, 1048576), (1048576, 2097152),
+                                                (2097152, 3145728), (3145728, 4194304),
+                                                (4194304, 4800000)]
+    assert [s.context for s in plan] == [0] + [10 * SR] * 4
+    # 280 s: the 18.4 s remainder is under half a segment and joins the fourth segment
+    plan = plan_segments(280 * SR, SR, 1, 16 * 2**20)
+    assert [(s.start, s.end) for s in plan][-1] == (3145728, 280 * SR) and len(plan) == 4
+
+
+def test_a_long_file_gets_the_whole_file_loudness_and_levels_and_the_same_verdicts(tmp_path):
+    x = _mono(300.0)
+    seg = _check(tmp_path, x)
+    whole = _check(tmp_path, x, ReadOptions(), name="whole.wav")
+    assert any(n.startswith("checked in 5 segments of up to 66 s (each after the first with 10 s of context)")
+               for n in seg["notes"])
+    assert not any(n.startswith("checked in") for n in whole["notes"])
+    m = seg["metrics"]
+    x64 = x.astype(np.float64)
+    assert m["sample_peak_dbfs"] == pytest.approx(20 * math.log10(np.abs(x64).max()), abs=1e-9)
+    assert m["rms_dbfs"] == pytest.approx(10 * math.log10(np.mean(x64 * x64)), abs=1e-9)
+    ref = measure_loudness(x[None, :], SR)
+    for k, v in ref.to_metrics().items():
+        assert m[k] == pytest.approx(v, abs=1e-9), k
+    assert m["distinct_values"] is None
+    assert "distinct_values: n/a, counts of distinct values do not add up across segments" in seg["notes"]
+    # No false alarm from cutting the file: each check's status is the whole-file check's.
+    assert {k: c["status"] for k, c in _by_id(seg).items()} == \
+        {k: c["status"] for k, c in _by_id(whole).items()}
+
+
+def test_a_dropout_across_a_segment_boundary_is_found_where_it_is(tmp_path):
+    x = _mono(300.0)
+    a, b = int((BOUNDARY_S - 0.6) * SR), int((BOUNDARY_S + 0.9) * SR)
+    x[a:b] = 0.0  # 1.5 s cut to digital silence, 0.6 s before the first boundary
+    c = _by_id(_check(tmp_path, x))["dropout"]
+    assert c["status"] == "fail", c
+    _failing_side(c)
+    assert c["value"] == pytest.approx(1.5, abs=0.02)
+    # the second segment, whose 10 s of context hold the start of the cut
+    assert c["message"].startswith("segment 0:55-2:11, times from its start at 0:55 (the worst of "
+                                   "5 segments; 1 fail): 1.50 s cut to silence at 9.4")
+
+
+def test_a_minute_of_silence_mid_file_is_a_dropout_not_a_silent_file(tmp_path):
+    x = _mono(300.0)
+    x[150 * SR : 210 * SR] = 0.0  # the whole third segment, and parts of its neighbours
+    checks = _by_id(_check(tmp_path, x))
+    assert checks["not_silent"]["status"] == "pass"
+    assert "least affected of 5 segments" in checks["not_silent"]["message"]
+    # longer than a segment's context, so no segment holds it with sound on both sides: it is
+    # dead air at the end of the third segment (2:01-3:16 with its context; silent from 2:30)
+    air = checks["dead_air"]
+    assert air["status"] == "fail", air
+    _failing_side(air)
+    assert air["message"].startswith("segment 2:01-3:16, times from its start at 2:01 (the worst of "
+                                     "5 segments; 2 fail): 46.6")
+
+
+def test_the_end_of_a_long_file_is_judged_on_its_last_segment(tmp_path):
+    cut = _by_id(_check(tmp_path, _mono(320.0)[: 300 * SR]))["truncated_end"]  # stops mid-bar
+    assert cut["status"] == "fail" and cut["message"].startswith(
+        "segment 4:12-5:00, times from its start at 4:12 (the file's last segment): the last 50 ms")
+    _failing_side(cut)
+    faded = _by_id(_check(tmp_path, _mono(300.0), name="faded.wav"))["truncated_end"]
+    assert faded["status"] == "pass", faded
+
+
+@pytest.mark.slow
+def test_an_hour_of_stereo_48k_is_checked_in_bounded_memory(tmp_path):
+    sr = 48000
+    minute = render_song(60.0, sr=sr, seed=4).T.astype(np.float32)  # fades in and out
+    p = tmp_path / "hour.flac"
+    with sf.SoundFile(p, "w", sr, 2, "PCM_16", format="FLAC") as f:
+        for k in range(60):
+            block = minute.copy()
+            if k == 41:  # a 1.5 s cut to silence at 41:20.0
+                block[20 * sr : int(21.5 * sr)] = 0.0
+            if k == 50:  # 2 s driven 12 dB into the rails at 50:30
+                block[30 * sr : 32 * sr] = np.clip(block[30 * sr : 32 * sr] * 4.0, -1.0, 1.0)
+            f.write(block)
+    doc, rss = _peak_rss_mb("check", str(p))
+    assert rss < 500, rss
+    (item,) = doc["items"]
+    assert item["frames"] == 3600 * sr
+    assert any(n.startswith("checked in 30 segments of up to 120 s") for n in item["notes"])
+    checks = _by_id(item)
+    for c in checks.values():
+        _failing_side(c)
+    bad = {k for k, c in checks.items() if c["status"] == "fail"}
+    assert bad == {"dropout", "clipping"}, [checks[k]["message"] for k in bad]
+    assert checks["dropout"]["message"].startswith(
+        "segment 39:50-42:00, times from its start at 39:50 (the worst of 30 segments; 1 fail): "
+        "1.50 s cut to silence at 90.00 s")
+    assert checks["clipping"]["message"].startswith("segment 49:50-52:00")
+    # loudness of the whole hour: that of its minute (the faults move it by < 0.05 LU)
+    ref = measure_loudness(minute.T, sr)
+    assert item["metrics"]["integrated_lufs"] == pytest.approx(ref.integrated_lufs, abs=0.05)
