@@ -154,12 +154,18 @@ def _segment_audio(src: AudioSource, plan: list[Segment]) -> Iterator[tuple[Segm
         pos += piece.shape[1]
         while seg is not None and pos >= seg.end:
             buf = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+            del parts
             lo = seg.start - seg.context
-            yield seg, _audio(src, buf[:, : seg.end - lo])
-            seg = next(it, None)
+            audio = _audio(src, buf[:, : seg.end - lo])
+            nxt = next(it, None)
+            # keep only what the next segment needs (its context on), then let go of the rest
+            parts = [] if nxt is None else [buf[:, nxt.start - nxt.context - lo :].copy()]
+            del buf
+            yield seg, audio
+            del audio
+            seg = nxt
             if seg is None:
                 return
-            parts = [buf[:, seg.start - seg.context - lo :]]
     if seg is not None and parts:  # an MP3 a little shorter than its estimated length
         yield seg, _audio(src, np.concatenate(parts, axis=1))
 
@@ -276,6 +282,7 @@ def _segment_pass(src: AudioSource, plan: list[Segment], loud: Any, ctx: CheckCo
         for k, v in m.metrics().items():
             seg_metrics.setdefault(k, []).append((seg, v))
         seg_notes.update(dict.fromkeys(m.notes()))
+        del m, audio  # before the next segment is read: one segment in memory at a time
     return per_check, seg_metrics, list(seg_notes)
 
 

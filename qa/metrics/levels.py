@@ -140,6 +140,7 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> Level
     # Histogram of int16 codes while every block sits on the int16 grid (the common case of
     # 16-bit files): it gives the exact distinct count in the same sweep.
     hist: np.ndarray | None = np.zeros(65536, dtype=np.int64)
+    block_peaks = np.zeros((n_ch, -(-n // _BLOCK)))  # |x| max of each channel's blocks
     for start in range(0, n, _BLOCK):
         blk = x[:, start : start + _BLOCK]
         b64 = blk.astype(np.float64)
@@ -160,6 +161,7 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> Level
         s2 += np.einsum("ij,ij->i", b64, b64)
         bmax, bmin = blk.max(axis=1), blk.min(axis=1)
         bpeak = np.maximum(bmax, -bmin)
+        block_peaks[:, start // _BLOCK] = bpeak
         peak = np.maximum(peak, bpeak)
         on_grid = False
         if hist is not None:
@@ -181,7 +183,7 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> Level
     if n_ch and float(peak.max()) < WRAP_MIN_PEAK:
         wrap_jumps, first_wrap = 0, None
     clipped, longest, runs, rail = _clipping(x, clip_level, float(peak.max()) if n_ch else 0.0,
-                                             clip_blocks)
+                                             clip_blocks, block_peaks)
     total_finite = int(n_finite.sum())
     chans = tuple(
         ChannelLevels(
@@ -212,15 +214,16 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> Level
     )
 
 
-def _clipping(x: np.ndarray, clip_level: float, peak: float, at_full_scale: bool):
+def _clipping(x: np.ndarray, clip_level: float, peak: float, at_full_scale: bool,
+              block_peaks: np.ndarray):
     """(clipped samples, longest run, runs, rail level): runs at full scale when the file
     reaches it, else runs at the file's own peak when it holds :data:`MIN_RAIL_RUNS` or more
     (a clamp below full scale: flat tops count at any level)."""
     if at_full_scale:
-        return (*_clip_runs(x, clip_level), 1.0)
+        return (*_clip_runs(x, clip_level, block_peaks), 1.0)
     if peak <= 0.0:
         return 0, 0, 0, 1.0
-    clipped, longest, runs = _clip_runs(x, peak * (1.0 - RAIL_TOLERANCE))
+    clipped, longest, runs = _clip_runs(x, peak * (1.0 - RAIL_TOLERANCE), block_peaks)
     if runs < MIN_RAIL_RUNS:
         return 0, longest, 0, 1.0
     return clipped, longest, runs, peak
@@ -294,20 +297,33 @@ def _wrap_jumps(seg: np.ndarray, n_steps: int) -> tuple[int, int | None]:
     return k, first
 
 
-def _clip_runs(x: np.ndarray, level: float) -> tuple[int, int, int]:
-    """(samples in runs >= MIN_CLIP_RUN, longest run, number of such runs) at |x| >= level."""
+def _clip_runs(x: np.ndarray, level: float, block_peaks: np.ndarray) -> tuple[int, int, int]:
+    """(samples in runs >= MIN_CLIP_RUN, longest run, number of such runs) at |x| >= level.
+    Only the blocks of :data:`_BLOCK` frames whose peak (``block_peaks``, channels x blocks)
+    reaches ``level`` are read: a run across a block edge has samples in both blocks, so the
+    runs are found from the sorted sample indices of those blocks alone. Non-finite samples
+    never count (the ``finite`` check reports them; the block peaks read them as zero)."""
     clipped = longest = runs = 0
-    for row in x:
-        mask = np.abs(np.nan_to_num(row)) >= level
-        if not mask.any():
+    for row, peaks in zip(x, block_peaks):
+        hot = np.flatnonzero(peaks >= level)
+        if hot.size == 0:
             continue
-        edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
-        lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+        idx = np.concatenate([_at_or_above(row[b * _BLOCK : (b + 1) * _BLOCK], level) + b * _BLOCK
+                              for b in hot])
+        if idx.size == 0:
+            continue
+        brk = np.flatnonzero(np.diff(idx) != 1)
+        lengths = np.diff(np.concatenate(([-1], brk, [idx.size - 1])))
         real = lengths[lengths >= MIN_CLIP_RUN]
         clipped += int(real.sum())
         runs += int(real.size)
         longest = max(longest, int(lengths.max()))
     return clipped, longest, runs
+
+
+def _at_or_above(seg: np.ndarray, level: float) -> np.ndarray:
+    a = np.abs(seg)
+    return np.flatnonzero((a >= level) & (a < np.inf))
 
 
 def distinct_values(x: np.ndarray) -> int:
