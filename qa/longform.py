@@ -144,7 +144,6 @@ def _whole_pass(src: AudioSource) -> _Whole:
 def _segment_audio(src: AudioSource, plan: list[Segment]) -> Iterator[tuple[Segment, Audio]]:
     """Each segment's samples (its context included) as an :class:`Audio`, read in order with
     one segment and one piece in memory."""
-    info = src.info
     it = iter(plan)
     seg = next(it)
     parts: list[np.ndarray] = []  # frames from seg.start - seg.context on

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         common.check_writable(out)
     profile = cfg.profile()
     try:
-        entries = _entries(args)
+        entries = _entries(args, raw=cfg.read.raw_format is not None)
         plan = make_plan(entries, profile_name=profile.name, thresholds=profile.thresholds,
                          shard_size=args.shard_size)
         run_dir = RunDir(args.out)
@@ -113,14 +113,14 @@ def run(args: argparse.Namespace) -> int:
     return common.EXIT_OK
 
 
-def _entries(args: argparse.Namespace) -> list[Entry]:
+def _entries(args: argparse.Namespace, *, raw: bool = False) -> list[Entry]:
     if args.manifest and args.paths:
         raise ScanError("give PATH... or --manifest FILE, not both")
     if args.manifest:
         return read_manifest(args.manifest)
     if not args.paths:
         raise ScanError("nothing to scan: give PATH... or --manifest FILE")
-    entries = [Entry(p) for p in iter_audio_paths(args.paths, raw=cfg.read.raw_format is not None)]
+    entries = [Entry(p) for p in iter_audio_paths(args.paths, raw=raw)]
     if not entries:
         raise ScanError("no audio files found under the given paths")
     return entries

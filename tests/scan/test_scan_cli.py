@@ -11,7 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from tests.conftest import run_cli
 from tests.scan.corpus import read_rows, subprocess_env, summary_of, write_corpus
@@ -229,3 +231,21 @@ def test_bad_manifest_line_is_named(tmp_path):
     r = run_cli("scan", "--manifest", str(man), "--out", str(tmp_path / "run"))
     assert r.returncode == 2
     assert f"manifest {man} line 2: unknown key(s) ['rate']" in r.stderr
+
+
+def test_the_read_options_reach_the_scan_workers(tmp_path):
+    # --raw-format and the decode budget of the config travel to the worker children: the raw
+    # file is read as named, the 3 s file over a 0.25 MiB budget is checked in segments
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sine = (0.25 * np.sin(2 * np.pi * 440 * np.arange(48000) / 16000) * 32767).astype("<i2")
+    (folder / "take.raw").write_bytes(sine.tobytes())
+    sf.write(folder / "a.flac", 0.3 * np.random.default_rng(2).standard_normal((48000, 2)), 16000)
+    cfg = tmp_path / "qa.toml"
+    cfg.write_text("decode_budget_mb = 0.25\n")
+    r = run_cli("scan", str(folder), "--out", str(tmp_path / "run"), "--raw-format",
+                "PCM_16:16000:1", "--config", str(cfg), env=subprocess_env())
+    assert r.returncode in (0, 1), r.stderr
+    rows = {Path(x["path"]).name: x for x in read_rows(tmp_path / "run")}
+    assert rows["take.raw"]["sample_rate"] == 16000 and rows["take.raw"]["frames"] == 48000
+    assert any(n.startswith("checked in 1 segment of up to 3 s") for n in rows["a.flac"]["notes"])
