@@ -201,25 +201,26 @@ class _Power:
         if len(self.active):
             xs = block if self.all_active else block[self.active]
             y, self.zi = signal.sosfilt(self.sos, xs, axis=-1, zi=self.zi)
-            np.multiply(y, y, out=y)
+            # the channel-weighted sum of squares in one pass (BS.1770-4 eq. 2)
             if np.any(self.w_act != 1.0):
-                y *= self.w_act
-            z = y[0]
-            for k in range(1, len(self.active)):
-                z += y[k]
+                z = np.einsum("i,ij,ij->j", self.w_act[:, 0], y, y)
+            else:
+                z = np.einsum("ij,ij->j", y, y)
         else:  # every weight is 0: nothing counts towards loudness
             z = np.zeros(e - s)
         cat = buf[: hist_len + e - s]  # C[h0 .. e]
+        if e > s:
+            z[0] += cat[hist_len - 1]  # the running sum goes on from the history's last value
         np.cumsum(z, out=cat[hist_len:])
-        cat[hist_len:] += cat[hist_len - 1]
         for w, attr, ends, held in ((self.wm, "max_m", self.ends_m, self.held_m),
                                     (self.ws, "max_s", self.ends_s, self.held_s)):
             lo = max(s + 1, w)  # window ends in this block with a full window
             if lo <= e:
                 diff = np.subtract(cat[lo - h0 : e + 1 - h0], cat[lo - w - h0 : e + 1 - w - h0],
                                    out=z[: e + 1 - lo])  # z is no longer needed
-                setattr(self, attr, max(getattr(self, attr), float(diff.max()) / w))
-                _hold_max(diff, lo, ends, held, w)
+                top = _hold_max(diff, lo, ends, held, w)
+                setattr(self, attr, max(getattr(self, attr),
+                                        (float(diff.max()) / w) if top is None else top))
         for ends, w, out in ((self.ends_m, self.wm, self.pow_m), (self.ends_s, self.ws, self.pow_s)):
             sel = (ends > s) & (ends <= e)
             if sel.any():
@@ -239,13 +240,15 @@ class _Power:
         return self
 
 
-def _hold_max(diff: np.ndarray, t0: int, ends: np.ndarray, held: np.ndarray, w: int) -> None:
+def _hold_max(diff: np.ndarray, t0: int, ends: np.ndarray, held: np.ndarray, w: int) -> float | None:
     """Fold the sliding-window sums ``diff`` (window ends t0, t0+1, ...) into ``held``: block k
-    keeps the largest power of the windows ending in (ends[k-1], ends[k]]."""
+    keeps the largest power of the windows ending in (ends[k-1], ends[k]]. Returns the largest
+    power of all of ``diff`` (the segments cover it), or None when no block end is at or after
+    ``t0`` (nothing is held; the caller takes the maximum itself)."""
     t1 = t0 + diff.size - 1
     k0 = int(np.searchsorted(ends, t0, side="left"))
     if k0 >= ends.size:
-        return
+        return None
     inside = ends[k0:][ends[k0:] <= t1]
     starts = np.concatenate(([t0], inside + 1))
     starts = starts[starts <= t1]
@@ -253,6 +256,7 @@ def _hold_max(diff: np.ndarray, t0: int, ends: np.ndarray, held: np.ndarray, w: 
     k = k0 + np.arange(seg.size)
     ok = k < ends.size
     held[k[ok]] = np.maximum(held[k[ok]], seg[ok])
+    return float(seg.max())
 
 
 def _integrated(pow_m: np.ndarray) -> tuple[float | None, str | None]:
