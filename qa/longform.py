@@ -15,9 +15,10 @@ fault (the worst segment, its message prefixed with where it is); a property of 
 programme (silent, a silent channel, coarse quantization, over-compression, noise, a narrow
 band) fails only when every segment has it, so a quiet intro, a noisy passage or a bass-only
 break of a long programme is not called a broken file; the end of the file is judged on the last
-segment only. Near-digital silence at a segment's edge is dead air wherever the segment lies (a
-minute of silence mid-file, longer than the context, is dead air at the edges of the segments
-around it). The container checks (readable, layout, sample rate, duration) read the header.
+segment only. Silence at a segment's edge is counted once: a stretch shorter than the context
+lies whole inside the next segment (a gap there, for ``dropout``), a longer one (a minute of
+silence mid-file) is dead air at the end of the segment it starts in. The container checks
+(readable, layout, sample rate, duration) read the header.
 
 Metrics: loudness and levels are the whole file's; the rest are reduced over the segments as
 :data:`REDUCERS` says, and a note names the reductions (``distinct_values`` is null: a count of
@@ -176,11 +177,28 @@ def _audio(src: AudioSource, x: np.ndarray) -> Audio:
 
 
 class _SegmentMeasurements(Measurements):
-    """A segment's measurements, with the whole file's loudness in place of its own."""
+    """A segment's measurements, with the whole file's loudness in place of its own, and the
+    silence at its edges counted once: leading silence of a segment after the first belongs to
+    the segment before it (its context overlaps it), and trailing silence shorter than the next
+    segment's context lies whole, between sound, in that segment (there it is a gap the
+    ``dropout`` check judges, not dead air)."""
 
-    def __init__(self, audio: Audio, loudness: Any):
+    def __init__(self, audio: Audio, loudness: Any, seg: Segment, next_context_s: float | None):
         super().__init__(audio)
         self._done["loudness"] = loudness
+        self._seg, self._next_context_s = seg, next_context_s
+
+    def group(self, name: str) -> Any:
+        fresh = name not in self._done
+        out = super().group(name)
+        if name == "song" and fresh and out.edges.typical_dbfs is not None:
+            e = out.edges
+            lead = e.lead_s if self._seg.first else 0.0
+            nxt = self._next_context_s
+            trail = e.trail_s if nxt is None or e.trail_s >= nxt else 0.0
+            if (lead, trail) != (e.lead_s, e.trail_s):
+                out = self._done["song"] = replace(out, edges=replace(e, lead_s=lead, trail_s=trail))
+        return out
 
 
 @dataclass(frozen=True)
@@ -271,8 +289,10 @@ def _segment_pass(src: AudioSource, plan: list[Segment], loud: Any, ctx: CheckCo
     per_check: dict[str, list[tuple[Segment, CheckResult]]] = {}
     seg_metrics: dict[str, list[tuple[Segment, Any]]] = {}
     seg_notes: dict[str, None] = {}
+    rate = src.info.sample_rate
     for seg, audio in _segment_audio(src, plan):
-        m = _SegmentMeasurements(audio, loud)
+        nxt = None if seg.last else plan[seg.index + 1].context / rate
+        m = _SegmentMeasurements(audio, loud, seg, nxt)
         only = {s.id for s in FILE_CHECKS if s.id not in WHOLE_FILE
                 and (seg.last or s.id not in LAST_SEGMENT)}
         for r in run_file_checks(m, ctx, only=only):

@@ -105,7 +105,24 @@ def test_a_minute_of_silence_mid_file_is_a_dropout_not_a_silent_file(tmp_path):
     assert air["status"] == "fail", air
     _failing_side(air)
     assert air["message"].startswith("segment 2:01-3:16, times from its start at 2:01 (the worst of "
-                                     "5 segments; 2 fail): 46.6")
+                                     "5 segments; 1 fail): 46.6")
+
+
+def test_a_pause_at_a_segment_boundary_is_judged_whole_in_the_next_segment(tmp_path):
+    # 5 s of digital silence ending 1 s after the first boundary, with fades: the first segment
+    # ends in 4 s of it (dead air, were it the file's end), the second holds it whole between
+    # music: a faded pause, neither dead air nor a dropout, as in the whole-file check
+    x = _mono(300.0)
+    a, b = int((BOUNDARY_S - 4.0) * SR), int((BOUNDARY_S + 1.0) * SR)
+    ramp = np.linspace(1.0, 0.0, SR // 2, dtype=np.float32)
+    x[a - SR // 2 : a] *= ramp
+    x[a:b] = 0.0
+    x[b : b + SR // 2] *= ramp[::-1]
+    seg = _by_id(_check(tmp_path, x))
+    whole = _by_id(_check(tmp_path, x, ReadOptions(), name="whole.wav"))
+    assert whole["dead_air"]["status"] == "pass" and whole["dropout"]["status"] == "pass"
+    assert seg["dead_air"]["status"] == "pass", seg["dead_air"]
+    assert seg["dropout"]["status"] == "pass", seg["dropout"]
 
 
 def test_the_end_of_a_long_file_is_judged_on_its_last_segment(tmp_path):
