@@ -3,26 +3,29 @@
 Two passes over the file, each reading it in pieces:
 
 1. **Whole file, exact.** The loudness set (integrated, momentary / short-term maxima, LRA,
-   true peak: :class:`~qa.metrics.loudness.LoudnessMeter`) and the sample levels (peak, RMS,
-   DC, non-finite and clipped samples) of the whole file. The loudness checks read these.
-2. **Segments.** Consecutive segments of :data:`SEGMENT_S` seconds, each with the
-   :data:`OVERLAP_S` seconds before it as context (a dropout or a click on a boundary lies whole
-   inside one segment), are checked as files of their own with the whole file's loudness in
-   place of their own. A short remainder joins the last segment.
+   true peak: :class:`~qa.metrics.loudness.LoudnessMeter`), the sample levels (peak, RMS, DC,
+   non-finite samples) and the 10 ms RMS envelope of the whole file, from which its edges
+   (leading / trailing silence, the level of its end) and its dropouts are found exactly as for
+   a file read whole. The checks ``loudness_target``, ``true_peak``, ``dropout``, ``dead_air``
+   and ``truncated_end`` read these (:data:`FROM_WHOLE`): a minute of silence mid-file is the
+   dropout it would be in a short file, wherever the segment boundaries fall.
+2. **Segments.** Equal segments of at most :data:`SEGMENT_S` seconds, each with the
+   :data:`OVERLAP_S` seconds before it as context (a click or a seam on a boundary lies whole
+   inside one segment), are checked as files of their own, with the whole file's loudness,
+   edges and dropouts in place of their own and clipped runs counted at the file's rail.
 
 How the segments' verdicts make the file's (:func:`combine`): a fault anywhere is the file's
 fault (the worst segment, its message prefixed with where it is); a property of the whole
 programme (silent, a silent channel, coarse quantization, over-compression, noise, a narrow
-band) fails only when every segment has it, so a quiet intro, a noisy passage or a bass-only
-break of a long programme is not called a broken file; the end of the file is judged on the last
-segment only. Silence at a segment's edge is counted once: a stretch shorter than the context
-lies whole inside the next segment (a gap there, for ``dropout``), a longer one (a minute of
-silence mid-file) is dead air at the end of the segment it starts in. The container checks
-(readable, layout, sample rate, duration) read the header.
+band: :data:`EVERY_SEGMENT`) fails only when every segment has it, so a quiet intro, a noisy
+passage or a bass-only break of a long programme is not called a broken file (an error in any
+segment is never hidden). The container checks (readable, layout, sample rate, duration) read
+the header.
 
-Metrics: loudness and levels are the whole file's; the rest are reduced over the segments as
-:data:`REDUCERS` says, and a note names the reductions (``distinct_values`` is null: a count of
-distinct values does not add up across segments).
+Metrics: loudness, levels, edges and dropouts are the whole file's (``clipped_fraction`` counts
+each segment's own frames once); the rest are reduced over the segments as :data:`REDUCERS`
+says, and a note names the reductions (``distinct_values`` is null: a count of distinct values
+does not add up across segments).
 """
 
 from __future__ import annotations
@@ -38,12 +41,13 @@ from qa.checks import CheckContext
 from qa.checks.engine import FILE_CHECKS, run_file_checks
 from qa.loading import AudioSource
 from qa.measure import Measurements
-from qa.metrics.levels import db, level_stats
+from qa.metrics import temporal, transients
+from qa.metrics.levels import clipped_samples, db, level_stats
 from qa.metrics.loudness import CHUNK, LoudnessMeter
 from qa.results import CheckResult, ItemResult
 
-#: Seconds of one segment (capped so that a segment's samples stay within a quarter of the
-#: decode budget: its checks need about four times its samples in working memory).
+#: Seconds of one segment at most (capped so that a segment and its context stay within a
+#: quarter of the decode budget: its checks need about four times its samples in memory).
 SEGMENT_S = 120.0
 #: Seconds of the shortest segment, whatever the budget (shorter ones would skip the song
 #: checks, which need 20 s).
@@ -52,16 +56,15 @@ MIN_SEGMENT_S = 30.0
 OVERLAP_S = 10.0
 #: Judged on the file's header, not on segments.
 WHOLE_FILE = frozenset({"readable", "layout", "sample_rate", "duration"})
+#: Judged once on the whole file's loudness, edges and dropouts (the results name file times).
+FROM_WHOLE = frozenset({"loudness_target", "true_peak", "dropout", "dead_air", "truncated_end"})
 #: Properties of the whole programme: the file fails only when every segment does.
 EVERY_SEGMENT = frozenset({"not_silent", "channel_silent", "quantization", "over_compression",
                            "noise_like", "bandwidth"})
-#: About the end of the file: the last segment only.
-LAST_SEGMENT = frozenset({"truncated_end"})
-#: How a segment metric becomes the file's: "max", "median", "first" or "last" segment's.
+#: How a segment metric becomes the file's: "max" or "median" over the segments.
 REDUCERS = {
-    "longest_dropout_s": "max", "repetition_fraction": "max", "click_count": "max",
-    "click_max_ratio": "max", "tempo_drift_pct": "max", "tempo_jump_pct": "max",
-    "lead_silence_s": "first", "trail_silence_s": "last", "end_level_db": "last",
+    "repetition_fraction": "max", "click_count": "max", "click_max_ratio": "max",
+    "tempo_drift_pct": "max", "tempo_jump_pct": "max",
 }
 _SEVERITY = {"skip": 0, "pass": 1, "warn": 2, "error": 3, "fail": 4}
 
@@ -81,23 +84,22 @@ class Segment:
 
 def plan_segments(frames: int, rate: int, channels: int, budget_bytes: int,
                   bytes_per_sample: int = 4) -> list[Segment]:
-    """The segments of a file of ``frames`` frames (see the module docstring)."""
+    """Equal segments covering the ``frames`` of a file once (see the module docstring)."""
     per_s = rate * channels * bytes_per_sample
-    seg = int(max(MIN_SEGMENT_S, min(SEGMENT_S, budget_bytes / 4 / per_s)) * rate)
-    ctx = min(int(OVERLAP_S * rate), seg // 4)
-    starts = list(range(0, frames, seg))
-    if len(starts) > 1 and frames - starts[-1] < seg // 2:
-        starts.pop()  # a short remainder joins the last segment
-    ends = starts[1:] + [frames]
-    return [Segment(i, s, e, min(ctx, s), i == 0, i == len(starts) - 1)
-            for i, (s, e) in enumerate(zip(starts, ends))]
+    longest = int(max(MIN_SEGMENT_S, min(SEGMENT_S, budget_bytes / 4 / per_s - OVERLAP_S)) * rate)
+    n = max(1, -(-frames // longest))
+    bounds = [frames * i // n for i in range(n + 1)]
+    ctx = min(int(OVERLAP_S * rate), longest // 4)
+    return [Segment(i, bounds[i], bounds[i + 1], min(ctx, bounds[i]), i == 0, i == n - 1)
+            for i in range(n)]
 
 
 class _Whole:
-    """The whole-file pass: loudness meter and level sums, fed piece by piece."""
+    """The whole-file pass: loudness meter, level sums and the 10 ms envelope, fed in order."""
 
     def __init__(self, src: AudioSource):
         i = src.info
+        self.rate = int(i.sample_rate)
         self.meter = LoudnessMeter(i.sample_rate, i.channels, i.frames)
         self.frames = 0
         self.peak = np.zeros(i.channels)
@@ -105,7 +107,9 @@ class _Whole:
         self.sum = np.zeros(i.channels)
         self.finite = np.zeros(i.channels, dtype=np.int64)
         self.nonfinite = 0
-        self.clipped = 0
+        self.hop = temporal.frame_hop(self.rate, 0.01)
+        self.power: list[np.ndarray] = []  # 10 ms frame powers, as temporal.envelope gives
+        self.rest = np.zeros((i.channels, 0), dtype=np.float32)  # a partial frame, carried
 
     def feed(self, piece: np.ndarray) -> None:
         self.meter.feed(piece)
@@ -119,27 +123,54 @@ class _Whole:
             self.sum[c] += ch.dc * k
             self.finite[c] += k
         self.nonfinite += lv.nonfinite_count
-        self.clipped += lv.clipped_samples
+        x = piece if not lv.nonfinite_count else np.nan_to_num(piece, nan=0.0, posinf=0.0, neginf=0.0)
+        x = np.concatenate([self.rest.astype(x.dtype), x], axis=1) if self.rest.shape[1] else x
+        whole = x.shape[1] // self.hop * self.hop
+        self.power.append(temporal.frame_power(x[:, :whole], self.hop))
+        self.rest = x[:, whole:].copy()
 
-    def metrics(self) -> dict[str, Any]:
-        peak = float(self.peak.max())
+    def finish(self, frames: int) -> "WholeFile":
+        if self.frames < frames:  # an MP3 up to two frames shorter than its estimate
+            self.meter.feed(np.zeros((len(self.peak), frames - self.frames)))
+        env = temporal.RmsEnvelope(np.concatenate(self.power), self.rate, self.hop)
+        return WholeFile(self.meter.result(), float(self.peak.max()) if self.peak.size else 0.0,
+                         self._levels(), transients.edges(env.db(), 0.01),
+                         temporal.low_energy_runs(None, self.rate, env=env), self.frames / self.rate)
+
+    def _levels(self) -> dict[str, Any]:
+        peak = float(self.peak.max()) if self.peak.size else 0.0
         total = int(self.finite.sum())
         rms = math.sqrt(float(self.sq.sum()) / total) if total else 0.0
         dc = self.sum / np.maximum(self.finite, 1)
         crest = 20 * math.log10(peak / rms) if 0 < rms < math.inf and 0 < peak < math.inf else None
         return {"sample_peak_dbfs": db(peak), "rms_dbfs": db(rms), "crest_db": crest,
                 "dc_offset": float(dc[np.argmax(np.abs(dc))]) if dc.size else 0.0,
-                "clipped_fraction": self.clipped / (self.frames * len(self.peak)),
                 "nonfinite_count": int(self.nonfinite), "distinct_values": None}
 
 
-def _whole_pass(src: AudioSource) -> _Whole:
+@dataclass(frozen=True)
+class WholeFile:
+    """What the whole-file pass measured (see the module docstring)."""
+
+    loudness: Any
+    peak: float
+    levels: dict[str, Any]
+    edges: transients.Edges
+    dropouts: temporal.Dropouts
+    duration_s: float
+
+    def metrics(self) -> dict[str, Any]:
+        e, d = self.edges, self.dropouts
+        return {**self.levels, **self.loudness.to_metrics(),
+                "longest_dropout_s": d.longest_s if d.typical_dbfs is not None else None,
+                "end_level_db": e.end_db, "lead_silence_s": e.lead_s, "trail_silence_s": e.trail_s}
+
+
+def _whole_pass(src: AudioSource) -> WholeFile:
     whole = _Whole(src)
     for piece in src.pieces(CHUNK):
         whole.feed(piece)
-    if whole.frames < src.info.frames:  # an MP3 up to two frames shorter than its estimate
-        whole.meter.feed(np.zeros((src.info.channels, src.info.frames - whole.frames)))
-    return whole
+    return whole.finish(src.info.frames)
 
 
 def _segment_audio(src: AudioSource, plan: list[Segment]) -> Iterator[tuple[Segment, Audio]]:
@@ -177,27 +208,27 @@ def _audio(src: AudioSource, x: np.ndarray) -> Audio:
 
 
 class _SegmentMeasurements(Measurements):
-    """A segment's measurements, with the whole file's loudness in place of its own, and the
-    silence at its edges counted once: leading silence of a segment after the first belongs to
-    the segment before it (its context overlaps it), and trailing silence shorter than the next
-    segment's context lies whole, between sound, in that segment (there it is a gap the
-    ``dropout`` check judges, not dead air)."""
+    """A segment's measurements, with the whole file's loudness, edges, dropouts and duration in
+    place of its own, and its clipped runs counted at the file's rail."""
 
-    def __init__(self, audio: Audio, loudness: Any, seg: Segment, next_context_s: float | None):
+    def __init__(self, audio: Audio, whole: WholeFile):
         super().__init__(audio)
-        self._done["loudness"] = loudness
-        self._seg, self._next_context_s = seg, next_context_s
+        self._whole = whole
+        self._done["loudness"] = whole.loudness
 
     def group(self, name: str) -> Any:
-        fresh = name not in self._done
-        out = super().group(name)
-        if name == "song" and fresh and out.edges.typical_dbfs is not None:
-            e = out.edges
-            lead = e.lead_s if self._seg.first else 0.0
-            nxt = self._next_context_s
-            trail = e.trail_s if nxt is None or e.trail_s >= nxt else 0.0
-            if (lead, trail) != (e.lead_s, e.trail_s):
-                out = self._done["song"] = replace(out, edges=replace(e, lead_s=lead, trail_s=trail))
+        if name in self._done:
+            return self._done[name]
+        w = self._whole
+        if name == "levels":
+            out = level_stats(self.audio.samples, rail=w.peak)
+        elif name == "song":
+            out = replace(super().group(name), edges=w.edges, duration_s=w.duration_s)
+        elif name == "content":
+            out = replace(super().group(name), dropouts=w.dropouts)
+        else:
+            return super().group(name)
+        self._done[name] = out
         return out
 
 
@@ -227,15 +258,14 @@ def combine(check_id: str, results: list[tuple[Segment, CheckResult]], rate: int
     segment's first frame (its context included), which the prefix gives."""
     judged = [(s, r) for s, r in results if r.status != "skip"] or results
     n = len(results)
-    if check_id in LAST_SEGMENT:
-        (seg, r), how = results[-1], "the file's last segment"
-    elif check_id in EVERY_SEGMENT:
+    errors = [(s, r) for s, r in judged if r.status == "error"]
+    if check_id in EVERY_SEGMENT and not errors:
         seg, r = min(judged, key=lambda sr: (_SEVERITY[sr[1].status], sr[0].index))
         how = f"the least affected of {n} segments; a whole-programme fault is in every one"
     else:
         seg, r = max(judged, key=lambda sr: (_SEVERITY[sr[1].status], -sr[0].index))
         how = f"the worst of {n} segments"
-    if r.status in ("fail", "warn") and n > 1:
+    if r.status in ("fail", "warn", "error") and n > 1:
         how += f"; {sum(1 for _, x in judged if x.status == r.status)} {r.status}"
     lo = (seg.start - seg.context) / rate
     where = f"segment {_clock(lo)}-{_clock(seg.end / rate)}"
@@ -244,15 +274,10 @@ def combine(check_id: str, results: list[tuple[Segment, CheckResult]], rate: int
     return replace(r, message=f"{where} ({how}): {r.message}")
 
 
-def _reduce(values: list[tuple[Segment, Any]], how: str) -> Any:
-    vals = [(s, v) for s, v in values if v is not None]
-    if not vals:
+def _reduce(values: list[Any], how: str) -> Any:
+    nums = [v for v in values if v is not None]
+    if not nums:
         return None
-    if how == "first":
-        return vals[0][1] if vals[0][0].first else None
-    if how == "last":
-        return vals[-1][1] if vals[-1][0].last else None
-    nums = [v for _, v in vals]
     return max(nums) if how == "max" else float(np.median(nums))
 
 
@@ -262,47 +287,48 @@ def check_long(src: AudioSource, ctx: CheckContext, *, kind: str = "file") -> It
     info = src.info
     rate = int(info.sample_rate)
     whole = _whole_pass(src)
-    loud = whole.meter.result()
     plan = plan_segments(info.frames, rate, info.channels, src.options.budget_bytes,
                          8 if src.dtype == "float64" else 4)
-    per_check, seg_metrics, seg_notes = _segment_pass(src, plan, loud, ctx)
+    per_check, seg_metrics, seg_notes, clipped = _segment_pass(src, plan, whole, ctx)
     checks = []
     for spec in FILE_CHECKS:
         if spec.id in WHOLE_FILE:
             checks.extend(run_file_checks(_WholeMeasurements(src), ctx, only={spec.id}))
+        elif spec.id in FROM_WHOLE and spec.id in per_check:
+            checks.append(per_check[spec.id][-1][1])  # whole-file figures, file times
         elif spec.id in per_check:
             checks.append(combine(spec.id, per_check[spec.id], rate))
-    metrics = {**whole.metrics(), **loud.to_metrics()}
+    metrics = {**whole.metrics(), "clipped_fraction": clipped / max(1, info.frames * info.channels)}
     for k, vals in seg_metrics.items():
         if k not in metrics:
             metrics[k] = _reduce(vals, REDUCERS.get(k, "median"))
     notes = [_plan_note(src, plan),
              "distinct_values: n/a, counts of distinct values do not add up across segments",
-             *loud.notes, *(n for n in seg_notes if _about_null(n, metrics))]
+             *whole.loudness.notes, *(n for n in seg_notes if _about_null(n, metrics))]
     return ItemResult(kind=kind, path=src.path, checks=tuple(checks), metrics=metrics,
                       sample_rate=rate, channels=int(info.channels), frames=int(info.frames),
                       notes=tuple(notes))
 
 
-def _segment_pass(src: AudioSource, plan: list[Segment], loud: Any, ctx: CheckContext):
-    """Every segment's check results and metrics, and their notes (in order, once each)."""
+def _segment_pass(src: AudioSource, plan: list[Segment], whole: WholeFile, ctx: CheckContext):
+    """Every segment's check results and metrics, their notes (in order, once each) and the
+    clipped samples of the segments' own frames."""
     per_check: dict[str, list[tuple[Segment, CheckResult]]] = {}
-    seg_metrics: dict[str, list[tuple[Segment, Any]]] = {}
+    seg_metrics: dict[str, list[Any]] = {}
     seg_notes: dict[str, None] = {}
-    rate = src.info.sample_rate
+    clipped = 0
     for seg, audio in _segment_audio(src, plan):
-        nxt = None if seg.last else plan[seg.index + 1].context / rate
-        m = _SegmentMeasurements(audio, loud, seg, nxt)
+        m = _SegmentMeasurements(audio, whole)
         only = {s.id for s in FILE_CHECKS if s.id not in WHOLE_FILE
-                and (seg.last or s.id not in LAST_SEGMENT)}
+                and (seg.last or s.id not in FROM_WHOLE)}
         for r in run_file_checks(m, ctx, only=only):
             per_check.setdefault(r.id, []).append((seg, r))
-        m.compute_all()
         for k, v in m.metrics().items():
-            seg_metrics.setdefault(k, []).append((seg, v))
+            seg_metrics.setdefault(k, []).append(v)
         seg_notes.update(dict.fromkeys(m.notes()))
+        clipped += clipped_samples(audio.samples[:, seg.context :], whole.peak)
         del m, audio  # before the next segment is read: one segment in memory at a time
-    return per_check, seg_metrics, list(seg_notes)
+    return per_check, seg_metrics, list(seg_notes), clipped
 
 
 def _about_null(note: str, metrics: dict[str, Any]) -> bool:
@@ -316,12 +342,12 @@ def _about_null(note: str, metrics: dict[str, Any]) -> bool:
 def _plan_note(src: AudioSource, plan: list[Segment]) -> str:
     rate = src.info.sample_rate
     n = len(plan)
-    return (f"checked in {n} segment{'s' if n > 1 else ''} of up to "
-            f"{(plan[0].end - plan[0].start) / rate:.0f} s (each after the first with "
-            f"{plan[-1].context / rate:g} s of context): the samples "
+    longest = max(s.end - s.start for s in plan)
+    return (f"checked in {n} segment{'s' if n > 1 else ''} of up to {longest / rate:.0f} s "
+            f"(each after the first with {plan[-1].context / rate:g} s of context): the samples "
             f"({src.decoded_bytes / 2**20:.0f} MiB) exceed the decode budget of "
-            f"{src.options.budget_bytes / 2**20:g} MiB; loudness, true peak and levels are of the "
-            "whole file; the other metrics are the segments' median, except "
+            f"{src.options.budget_bytes / 2**20:g} MiB; loudness, true peak, levels, edges and "
+            "dropouts are of the whole file; the other metrics are the segments' median, except "
             + ", ".join(f"{k} ({v})" for k, v in REDUCERS.items()))
 
 

@@ -122,8 +122,13 @@ class LevelStats:
         }
 
 
-def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> LevelStats:
-    """Measure a (channels, frames) float array. Pure: reads ``samples``, never writes it."""
+def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL,
+                rail: float | None = None) -> LevelStats:
+    """Measure a (channels, frames) float array. Pure: reads ``samples``, never writes it.
+
+    ``rail``: the peak of the whole file when ``samples`` are a piece of it (a segment of a
+    long file): clipped runs are then counted at the file's rail (full scale when the file
+    reaches it, else the file's own peak), so a quiet piece's flat tops are not its own rail."""
     x = np.asarray(samples)
     if x.ndim != 2:
         raise ValueError(f"expected (channels, frames), got shape {x.shape}")
@@ -182,8 +187,11 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL) -> Level
                     first_wrap = fw + lo
     if n_ch and float(peak.max()) < WRAP_MIN_PEAK:
         wrap_jumps, first_wrap = 0, None
-    clipped, longest, runs, rail = _clipping(x, clip_level, float(peak.max()) if n_ch else 0.0,
-                                             clip_blocks, block_peaks)
+    piece_peak = float(peak.max()) if n_ch else 0.0
+    if rail is None:
+        clipped, longest, runs, rail = _clipping(x, clip_level, piece_peak, clip_blocks, block_peaks)
+    else:
+        clipped, longest, runs, rail = _clipping_at_rail(x, clip_level, rail, block_peaks)
     total_finite = int(n_finite.sum())
     chans = tuple(
         ChannelLevels(
@@ -227,6 +235,29 @@ def _clipping(x: np.ndarray, clip_level: float, peak: float, at_full_scale: bool
     if runs < MIN_RAIL_RUNS:
         return 0, longest, 0, 1.0
     return clipped, longest, runs, peak
+
+
+def _clipping_at_rail(x: np.ndarray, clip_level: float, file_peak: float, block_peaks: np.ndarray):
+    """:func:`_clipping` of a piece of a file whose peak is ``file_peak``."""
+    if file_peak >= clip_level:
+        return (*_clip_runs(x, clip_level, block_peaks), 1.0)
+    if file_peak <= 0.0:
+        return 0, 0, 0, 1.0
+    clipped, longest, runs = _clip_runs(x, file_peak * (1.0 - RAIL_TOLERANCE), block_peaks)
+    if runs < MIN_RAIL_RUNS:
+        return 0, longest, 0, 1.0
+    return clipped, longest, runs, file_peak
+
+
+def clipped_samples(x: np.ndarray, file_peak: float, clip_level: float = CLIP_LEVEL) -> int:
+    """Samples of (channels, frames) ``x`` in clipped runs at the rail of a file whose peak is
+    ``file_peak`` (as :func:`level_stats` with ``rail``), from one pass of block peaks."""
+    if x.shape[1] == 0:
+        return 0
+    # fmax skips NaN; an infinite block peak only makes the block scanned (runs skip it)
+    peaks = np.stack([np.fmax.reduce(np.abs(x[:, s : s + _BLOCK]), axis=1)
+                      for s in range(0, x.shape[1], _BLOCK)], axis=1).astype(np.float64)
+    return _clipping_at_rail(x, clip_level, file_peak, peaks)[0]
 
 
 def _grid_histogram(hist: np.ndarray, blk: np.ndarray, bmax: float, bmin: float):
