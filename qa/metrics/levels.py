@@ -140,7 +140,6 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL,
     nonfinite = np.zeros(n_ch, dtype=np.int64)
     first_nf: tuple[int, int] | None = None
     denormals = 0
-    clip_blocks = False
     wrap_jumps, first_wrap = 0, None
     # Histogram of int16 codes while every block sits on the int16 grid (the common case of
     # 16-bit files): it gives the exact distinct count in the same sweep.
@@ -174,8 +173,6 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL,
         if not on_grid:  # int16-grid data cannot hold subnormals
             denormals += _count_subnormal(blk)
         top = float(bpeak.max())
-        if top >= clip_level:
-            clip_blocks = True
         if top > 0.5:  # a wrap jump needs a sample beyond half scale
             # Steps across the block edge are covered by starting one frame early.
             lo = max(start - 1, 0)
@@ -187,11 +184,10 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL,
                     first_wrap = fw + lo
     if n_ch and float(peak.max()) < WRAP_MIN_PEAK:
         wrap_jumps, first_wrap = 0, None
-    piece_peak = float(peak.max()) if n_ch else 0.0
-    if rail is None:
-        clipped, longest, runs, rail = _clipping(x, clip_level, piece_peak, clip_blocks, block_peaks)
-    else:
-        clipped, longest, runs, rail = _clipping_at_rail(x, clip_level, rail, block_peaks)
+    # runs at full scale when the file reaches it, else at its own peak (a clamp below full
+    # scale) when it holds MIN_RAIL_RUNS of them; a piece of a file uses the file's peak
+    top = rail if rail is not None else (float(peak.max()) if n_ch else 0.0)
+    clipped, longest, runs, rail = _clipping_at_rail(x, clip_level, top, block_peaks)
     total_finite = int(n_finite.sum())
     chans = tuple(
         ChannelLevels(
@@ -220,21 +216,6 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL,
         denormal_count=denormals,
         clip_rail=rail,
     )
-
-
-def _clipping(x: np.ndarray, clip_level: float, peak: float, at_full_scale: bool,
-              block_peaks: np.ndarray):
-    """(clipped samples, longest run, runs, rail level): runs at full scale when the file
-    reaches it, else runs at the file's own peak when it holds :data:`MIN_RAIL_RUNS` or more
-    (a clamp below full scale: flat tops count at any level)."""
-    if at_full_scale:
-        return (*_clip_runs(x, clip_level, block_peaks), 1.0)
-    if peak <= 0.0:
-        return 0, 0, 0, 1.0
-    clipped, longest, runs = _clip_runs(x, peak * (1.0 - RAIL_TOLERANCE), block_peaks)
-    if runs < MIN_RAIL_RUNS:
-        return 0, longest, 0, 1.0
-    return clipped, longest, runs, peak
 
 
 def _clipping_at_rail(x: np.ndarray, clip_level: float, file_peak: float, block_peaks: np.ndarray):
