@@ -27,7 +27,8 @@ import numpy as np
 
 from qa.audio import Audio
 from qa.metrics import spectral, temporal
-from qa.metrics.content import content_metrics, finite_samples, seam_metrics
+from qa.metrics.blas import one_blas_thread
+from qa.metrics.content import content_metrics, seam_metrics, usable_samples
 from qa.metrics.levels import level_stats
 from qa.metrics.loudness import measure_loudness
 from qa.metrics.song import song_metrics
@@ -51,15 +52,15 @@ def _envelope(m: "Measurements") -> Any:
 
 def _content(m: "Measurements") -> Any:
     return content_metrics(m.audio.samples, m.audio.sample_rate, frames=m.group("frames"),
-                           env=m.group("envelope"))
+                           env=m.group("envelope"), usable=m.usable)
 
 
 def _seams(m: "Measurements") -> Any:
-    return seam_metrics(m.audio.samples, m.audio.sample_rate)
+    return seam_metrics(m.audio.samples, m.audio.sample_rate, usable=m.usable)
 
 
 def _song(m: "Measurements") -> Any:
-    return song_metrics(m.finite_samples, m.audio.sample_rate)
+    return song_metrics(m.finite_samples, m.audio.sample_rate, env=m.group("envelope"))
 
 
 #: name -> function(m) -> result with to_metrics() (optional for the shared analyses). Order is
@@ -81,14 +82,20 @@ class Measurements:
     def __init__(self, audio: Audio):
         self.audio = audio
         self._done: dict[str, Any] = {}
-        self._finite: Any = None
+        self._usable: tuple[Any, list[str]] | None = None
+
+    @property
+    def usable(self) -> tuple[Any, list[str]]:
+        """:func:`~qa.metrics.content.usable_samples` of the samples, once: (the samples with
+        NaN/inf zeroed and magnitudes limited, the same array when clean; the notes)."""
+        if self._usable is None:
+            self._usable = usable_samples(self.audio.samples)
+        return self._usable
 
     @property
     def finite_samples(self):
         """The samples with NaN/inf zeroed (the same array when all are finite), once."""
-        if self._finite is None:
-            self._finite = finite_samples(self.audio.samples)
-        return self._finite
+        return self.usable[0]
 
     def group(self, name: str) -> Any:
         if name not in self._done:
@@ -96,7 +103,8 @@ class Measurements:
                 fn = METRIC_GROUPS[name]
             except KeyError:
                 raise KeyError(f"unknown metric group {name!r}; known: {sorted(METRIC_GROUPS)}") from None
-            self._done[name] = fn(self)
+            with one_blas_thread():  # see qa.metrics.blas: small products, a process per core
+                self._done[name] = fn(self)
         return self._done[name]
 
     @property

@@ -47,13 +47,16 @@ class ContentMetrics:
 
 def content_metrics(samples: np.ndarray, sample_rate: int, *,
                     frames: spectral.SpectralFrames | None = None,
-                    env: temporal.RmsEnvelope | None = None) -> ContentMetrics:
+                    env: temporal.RmsEnvelope | None = None,
+                    usable: tuple[np.ndarray, list[str]] | None = None) -> ContentMetrics:
     """Measure a (channels, frames) array; non-finite samples are treated as zero here (the
     ``finite`` check reports them), so one NaN does not poison every spectrum. ``frames`` and
     ``env``: the file's shared STFT (:func:`~qa.metrics.spectral.spectral_frames`) and 10 ms
     RMS envelope (:func:`~qa.metrics.temporal.envelope`), computed here when not given (from the
-    same :func:`usable_samples`)."""
-    x, notes = usable_samples(samples)
+    same :func:`usable_samples`). ``usable``: :func:`usable_samples` of ``samples`` when the
+    caller has it already (it is a full pass over the samples)."""
+    x, notes = usable if usable is not None else usable_samples(samples)
+    notes = list(notes)
     frames = frames if frames is not None else spectral.spectral_frames(x, sample_rate)
     env = env if env is not None else temporal.envelope(x, sample_rate)
     stereo = temporal.stereo_image(x)
@@ -89,11 +92,6 @@ def content_metrics(samples: np.ndarray, sample_rate: int, *,
     )
 
 
-def finite_samples(samples: np.ndarray) -> np.ndarray:
-    """The samples every content metric measures: :func:`usable_samples` without its notes."""
-    return usable_samples(samples)[0]
-
-
 def _too_short(x: np.ndarray, n_fft: int) -> str:
     return (f"the file is too short: {x.shape[-1]} samples per channel, fewer than the {n_fft} "
             "of one analysis frame")
@@ -110,8 +108,11 @@ class SeamMetrics:
         return {}
 
 
-def seam_metrics(samples: np.ndarray, sample_rate: int) -> SeamMetrics:
-    x, notes = usable_samples(samples)
+def seam_metrics(samples: np.ndarray, sample_rate: int, *,
+                 usable: tuple[np.ndarray, list[str]] | None = None) -> SeamMetrics:
+    """The periodic-jump search of :func:`~qa.metrics.temporal.find_periodic_jumps`;
+    ``usable`` as for :func:`content_metrics`."""
+    x, notes = usable if usable is not None else usable_samples(samples)
     return SeamMetrics(temporal.find_periodic_jumps(x, sample_rate), tuple(notes))
 
 

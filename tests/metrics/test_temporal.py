@@ -106,3 +106,12 @@ def test_a_longer_first_chunk_starts_the_grid_at_the_first_join():
     s = T.find_periodic_jumps(x, sr)
     assert (s.period, s.phase) == (period, first)
     assert s.seams == len(range(first, x.shape[1] - 2, period))
+
+def test_stereo_image_under_a_large_dc_offset_keeps_its_precision():
+    # float32 sums: the mean comes off first, so a DC of 0.5 under a 1e-3 signal loses nothing
+    t = np.arange(48000) / 48000.0
+    s, c = np.sin(2 * np.pi * 100 * t), np.cos(2 * np.pi * 100 * t)
+    same = T.stereo_image(np.stack([0.5 + 1e-3 * s, -0.3 + 2e-3 * s]).astype(np.float32))
+    assert same.lr_correlation == pytest.approx(1.0, abs=1e-5)
+    quad = T.stereo_image(np.stack([0.5 + 1e-3 * s, 0.5 + 1e-3 * c]).astype(np.float32))
+    assert quad.lr_correlation == pytest.approx(0.0, abs=1e-4)  # sin and cos: uncorrelated
