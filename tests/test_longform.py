@@ -33,6 +33,14 @@ def _mono(seconds: float, seed: int = 2) -> np.ndarray:
     return render_song(seconds, sr=SR, seed=seed).mean(axis=0).astype(np.float32)
 
 
+@pytest.fixture(scope="module")
+def song300() -> np.ndarray:
+    """Five minutes of the test song (rendered once: 10 s of CPU); tests take a copy."""
+    x = _mono(300.0)
+    x.flags.writeable = False
+    return x
+
+
 def _check(tmp_path, x: np.ndarray, read: ReadOptions = SMALL, name: str = "long.wav") -> dict:
     p = tmp_path / name
     sf.write(p, x, SR, subtype="FLOAT")
@@ -62,8 +70,8 @@ def test_the_segment_plan_covers_the_file_once_in_equal_segments(seconds, n):
     assert plan[0].first and plan[-1].last
 
 
-def test_a_long_file_gets_the_whole_file_loudness_and_levels_and_the_same_verdicts(tmp_path):
-    x = _mono(300.0)
+def test_a_long_file_gets_the_whole_file_loudness_and_levels_and_the_same_verdicts(tmp_path, song300):
+    x = song300
     seg = _check(tmp_path, x)
     whole = _check(tmp_path, x, ReadOptions(), name="whole.wav")
     assert any(n.startswith("checked in 6 segments of up to 50 s (each after the first with 10 s of context)")
@@ -83,8 +91,8 @@ def test_a_long_file_gets_the_whole_file_loudness_and_levels_and_the_same_verdic
         {k: c["status"] for k, c in _by_id(whole).items()}
 
 
-def test_a_dropout_across_a_segment_boundary_is_found_where_it_is(tmp_path):
-    x = _mono(300.0)
+def test_a_dropout_across_a_segment_boundary_is_found_where_it_is(tmp_path, song300):
+    x = song300.copy()
     a, b = int((BOUNDARY_S - 0.6) * SR), int((BOUNDARY_S + 0.9) * SR)
     x[a:b] = 0.0  # 1.5 s cut to digital silence, 0.6 s before the first boundary
     c = _by_id(_check(tmp_path, x))["dropout"]
@@ -95,8 +103,8 @@ def test_a_dropout_across_a_segment_boundary_is_found_where_it_is(tmp_path):
     assert c["message"].startswith("1.50 s cut to silence at 49.40 s"), c["message"]
 
 
-def test_a_minute_of_silence_mid_file_is_a_dropout_not_a_silent_file(tmp_path):
-    x = _mono(300.0)
+def test_a_minute_of_silence_mid_file_is_a_dropout_not_a_silent_file(tmp_path, song300):
+    x = song300.copy()
     x[150 * SR : 210 * SR] = 0.0  # longer than a segment, across two boundaries
     checks = _by_id(_check(tmp_path, x))
     assert checks["not_silent"]["status"] == "pass"
@@ -108,11 +116,11 @@ def test_a_minute_of_silence_mid_file_is_a_dropout_not_a_silent_file(tmp_path):
     assert checks["dead_air"]["status"] == "pass", checks["dead_air"]  # mid-file, not an edge
 
 
-def test_a_pause_at_a_segment_boundary_is_judged_whole_in_the_next_segment(tmp_path):
+def test_a_pause_at_a_segment_boundary_is_judged_whole_in_the_next_segment(tmp_path, song300):
     # 5 s of digital silence ending 1 s after the first boundary, with fades: the first segment
     # ends in 4 s of it (dead air, were it the file's end); on the whole file's envelope it is a
     # faded pause, neither dead air nor a dropout, as in the whole-file check
-    x = _mono(300.0)
+    x = song300.copy()
     a, b = int((BOUNDARY_S - 4.0) * SR), int((BOUNDARY_S + 1.0) * SR)
     ramp = np.linspace(1.0, 0.0, SR // 2, dtype=np.float32)
     x[a - SR // 2 : a] *= ramp
@@ -125,11 +133,11 @@ def test_a_pause_at_a_segment_boundary_is_judged_whole_in_the_next_segment(tmp_p
     assert seg["dropout"]["status"] == "pass", seg["dropout"]
 
 
-def test_the_end_of_a_long_file_is_judged_on_its_last_segment(tmp_path):
-    cut = _by_id(_check(tmp_path, _mono(320.0)[: 300 * SR]))["truncated_end"]  # stops mid-bar
-    assert cut["status"] == "fail" and cut["message"].startswith("the last 50 ms (at 299.95 s)"), cut
+def test_the_end_of_a_long_file_is_judged_on_its_last_segment(tmp_path, song300):
+    cut = _by_id(_check(tmp_path, song300[: 250 * SR]))["truncated_end"]  # stops mid-bar
+    assert cut["status"] == "fail" and cut["message"].startswith("the last 50 ms (at 249.95 s)"), cut
     _failing_side(cut)
-    faded = _by_id(_check(tmp_path, _mono(300.0), name="faded.wav"))["truncated_end"]
+    faded = _by_id(_check(tmp_path, song300, name="faded.wav"))["truncated_end"]
     assert faded["status"] == "pass", faded
 
 
