@@ -19,6 +19,15 @@ def _span(a: float, b: float) -> str:
     return f"{a:.1f}-{b:.1f} s"
 
 
+def _graded(check_id: str, value: float, steps, unit: str, hint: str, *, below: bool = False):
+    """The first of ``steps`` ((status, limit, message), fail before warn) whose limit
+    ``value`` reaches (``>=``; ``<`` when ``below``) as that status's result, else None."""
+    for status, limit, msg in steps:
+        if (value < limit) if below else (value >= limit):
+            return CheckResult(check_id, status, msg, value, limit, unit, hint=hint)
+    return None
+
+
 def _song(m, ctx: CheckContext, check_id: str):
     """(song metrics, the check's thresholds, None) or (.., .., the skip of a silent file)."""
     s = m.group("song")
@@ -45,20 +54,14 @@ def repetition(m, ctx: CheckContext) -> CheckResult:
             "autoregressive stage, or a chunk index that stopped advancing")
     if loop.to_end:
         msg = where + ", running to the end: the generation is stuck in a loop"
-        if frac >= t["fail_fraction_to_end"]:
-            return CheckResult("repetition", "fail", msg, frac, t["fail_fraction_to_end"],
-                               "fraction", hint=hint)
-        if frac >= t["warn_fraction_to_end"]:
-            return CheckResult("repetition", "warn", msg, frac, t["warn_fraction_to_end"],
-                               "fraction", hint=hint)
+        steps = (("fail", t["fail_fraction_to_end"], msg), ("warn", t["warn_fraction_to_end"], msg))
     else:
         msg = where + ", then the music changes"
-        if frac >= t["fail_fraction"]:
-            return CheckResult("repetition", "fail", msg + ": nearly the whole file is one loop",
-                               frac, t["fail_fraction"], "fraction", hint=hint)
-        if frac >= t["warn_fraction"]:
-            return CheckResult("repetition", "warn", msg + ": an unusually long exact loop",
-                               frac, t["warn_fraction"], "fraction", hint=hint)
+        steps = (("fail", t["fail_fraction"], msg + ": nearly the whole file is one loop"),
+                 ("warn", t["warn_fraction"], msg + ": an unusually long exact loop"))
+    graded = _graded("repetition", frac, steps, "fraction", hint)
+    if graded:
+        return graded
     return CheckResult("repetition", "pass", where + (" (a loop that changes, as loop-based music "
                        "does)" if not loop.to_end else " (short)"), frac,
                        t["fail_fraction_to_end"], "fraction")
@@ -86,12 +89,11 @@ def truncated_end(m, ctx: CheckContext) -> CheckResult:
     hint = ("the generation stopped at a token or length limit, or the output was cut to a "
             "fixed length: raise the length/token budget, or end with a fade or the model's "
             "end-of-song token")
-    if e.end_db >= t["fail_end_db"]:
-        return CheckResult("truncated_end", "fail", msg + ": cut off mid-phrase, no decay or fade",
-                           e.end_db, t["fail_end_db"], "dB", hint=hint)
-    if e.end_db >= t["warn_end_db"]:
-        return CheckResult("truncated_end", "warn", msg + ": ends loud, without a full decay",
-                           e.end_db, t["warn_end_db"], "dB", hint=hint)
+    graded = _graded("truncated_end", e.end_db,
+                     (("fail", t["fail_end_db"], msg + ": cut off mid-phrase, no decay or fade"),
+                      ("warn", t["warn_end_db"], msg + ": ends loud, without a full decay")), "dB", hint)
+    if graded:
+        return graded
     return CheckResult("truncated_end", "pass", msg + ": a decay or fade", e.end_db,
                        t["warn_end_db"], "dB")
 
@@ -111,11 +113,10 @@ def dead_air(m, ctx: CheckContext) -> CheckResult:
     hint = ("the model started late or the output buffer is longer than the song: trim "
             "leading/trailing silence, or check the length the pipeline requests against the "
             "audio it gets back")
-    for status in ("fail", "warn"):
-        lim = t[f"{status}_s"]
-        if worst >= lim:
-            return CheckResult("dead_air", status, f"{worst:.2f} s of dead air at the {where} "
-                               f"({span}); {msg}", worst, lim, "s", hint=hint)
+    said = f"{worst:.2f} s of dead air at the {where} ({span}); {msg}"
+    graded = _graded("dead_air", worst, [(k, t[f"{k}_s"], said) for k in ("fail", "warn")], "s", hint)
+    if graded:
+        return graded
     return CheckResult("dead_air", "pass", msg, worst, t["warn_s"], "s")
 
 
@@ -163,12 +164,12 @@ def stuck_note(m, ctx: CheckContext) -> CheckResult:
            f"the 90th-10th percentile of {d.block_s:.1f} s blocks, {d.blocks} blocks)")
     hint = ("one held chord or note from start to end: the sampler collapsed to a stationary "
             "output (check the guidance scale, the number of steps and the conditioning)")
-    if d.change_db < t["fail_change_db"]:
-        return CheckResult("stuck_note", "fail", msg + ": no development at all", d.change_db,
-                           t["fail_change_db"], "dB", hint=hint)
-    if d.change_db < t["warn_change_db"]:
-        return CheckResult("stuck_note", "warn", msg + ": almost no development", d.change_db,
-                           t["warn_change_db"], "dB", hint=hint)
+    graded = _graded("stuck_note", d.change_db,
+                     (("fail", t["fail_change_db"], msg + ": no development at all"),
+                      ("warn", t["warn_change_db"], msg + ": almost no development")), "dB", hint,
+                     below=True)
+    if graded:
+        return graded
     return CheckResult("stuck_note", "pass", msg, d.change_db, t["fail_change_db"], "dB")
 
 
@@ -201,8 +202,7 @@ def tempo_drift(m, ctx: CheckContext) -> CheckResult:
     hint = ("the beat grid is not held: chunks generated or stretched at different tempi, a "
             "tempo condition lost between segments, or a resampler ratio that changes; "
             "check the per-chunk tempo/BPM conditioning and the time-stretching")
-    for status in ("fail", "warn"):
-        lim = t[f"{status}_pct"]
-        if value >= lim:
-            return CheckResult("tempo_drift", status, msg, value, lim, "%", hint=hint)
+    graded = _graded("tempo_drift", value, [(k, t[f"{k}_pct"], msg) for k in ("fail", "warn")], "%", hint)
+    if graded:
+        return graded
     return CheckResult("tempo_drift", "pass", msg + " (natural variation)", value, t["warn_pct"], "%")
