@@ -62,8 +62,11 @@ def band_frames(samples: np.ndarray, sample_rate: int) -> BandFrames:
     rate = sample_rate / q
     _, w = spectral.log_band_matrix(rate, N_FFT, N_BANDS, min(FMIN_HZ, rate / 4))
     w = scipy.sparse.csr_matrix(w)
+    # the transform in float32: each bin's power to ~1e-6 of the frame's largest (as the file's
+    # STFT, qa.metrics.spectral.spectral_frames), far below the dB differences read here
     parts = [np.asarray(w @ p, dtype=np.float32) for _, p in
-             spectral.stft_power_chunks(mono, N_FFT, HOP, center=False)]
+             spectral.stft_power_chunks(mono.astype(np.float32), N_FFT, HOP, center=False,
+                                        dtype=np.float32)]
     power = np.concatenate(parts, axis=1) if parts else np.zeros((N_BANDS, 0), np.float32)
     db = 10.0 * np.log10(np.maximum(power, 10.0 ** (spectral.FLOOR_DB / 10.0)))
     return BandFrames(db.astype(np.float32), HOP / rate)

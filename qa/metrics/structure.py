@@ -87,18 +87,31 @@ def find_loop(db: np.ndarray, hop_s: float, *, min_period_s: float = 0.5,
     hi = min(int(round(max_period_s / hop_s)), n // 2 - 1)
     mid = 0.5 * (f[:, 1:] + f[:, :-1])  # frame t + 1/2
     best = (0, None, None, None)  # run frames, period (frames), start, mean distance
+    # buffers reused for every period (fresh arrays of this size cost more in allocation and
+    # page faults than the arithmetic on them)
+    diff = np.empty_like(f)
+    dsum = np.empty(n, dtype=np.float32)
+    bands = np.float32(f.shape[0])
+    c_buf = np.zeros(n + 1)
+    off_buf = np.zeros(n + 1, dtype=np.int64)
+    d64 = np.empty(n)  # cumulative sums of same-dtype arrays take numpy's fast path
+    bad = np.empty(n, dtype=np.int64)
     for lag in range(lo, hi + 1):
         for half, other in ((0.0, f[:, lag:]), (0.5, mid[:, lag:])):
             m = other.shape[1]
-            d = np.abs(other - f[:, :m]).mean(axis=0)
+            if m + 1 <= lag:
+                continue
+            np.subtract(other, f[:, :m], out=diff[:, :m])
+            np.abs(diff[:, :m], out=diff[:, :m])
+            d = np.divide(np.sum(diff[:, :m], axis=0, out=dsum[:m]), bands, out=dsum[:m])  # band mean
             ok = active[:m] & active[lag : lag + m]
             # running sums in float64, and inactive frames counted apart: a float32 sum
             # that jumps by a large penalty per silent frame cancels the small distances
             # after it (7 s of dead air made the next 3 s "repeat" at 0.0 dB)
-            c = np.concatenate(([0.0], np.cumsum(np.where(ok, d, 0.0), dtype=np.float64)))
-            if c.size <= lag:
-                continue
-            off = np.concatenate(([0], np.cumsum(~ok)))
+            c = c_buf[: m + 1]
+            np.cumsum(np.multiply(d, ok, out=d64[:m]), out=c[1:])
+            off = off_buf[: m + 1]
+            np.cumsum(np.logical_not(ok, out=bad[:m]), out=off[1:])
             smooth = (c[lag:] - c[:-lag]) / lag  # mean over one period from t
             rep = (smooth < match_db) & (off[lag:] == off[:-lag])
             if not rep.any():

@@ -93,8 +93,11 @@ def _candidates(e: np.ndarray, min_ratio: float, long_w: int, floor: float,
     j = np.arange(nb) + d1
     before = sum(en[j - d] for d in range(d0, d1 + 1))
     after = sum(en[j + d] for d in range(d0, d1 + 1))
-    bound = np.repeat(np.maximum(before, after) / long_w, blk)[: e.size]
-    return np.flatnonzero((e * e >= min_ratio**2 * bound) & (e >= floor))
+    # compared in the residual's precision (float32 for float32 audio), the bound lowered by
+    # 1e-5 so its rounding can never drop a spike that reaches min_ratio
+    thr = (min_ratio**2 * (1.0 - 1e-5) / long_w) * np.maximum(before, after)
+    bound = np.repeat(thr.astype(e.dtype if e.dtype.kind == "f" else np.float64), blk)[: e.size]
+    return np.flatnonzero((e * e >= bound) & (e >= floor))
 
 
 def find_clicks(samples: np.ndarray, sample_rate: int, *, min_ratio: float = 30.0,
