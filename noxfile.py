@@ -1,12 +1,17 @@
 """Entry points: ``nox -s audio_qa`` (the main QA job) and ``nox -s tests`` (the test suite).
 
 Environments are reused between runs (the torch stack is 4.6 GB); ``nox -R`` skips reinstalls.
+With uv installed, nox creates them with uv (seconds from its cache), else with virtualenv + pip.
 """
 
 import nox
 
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["tests"]
+# uv when it is installed (`pip install uv`): it links the 4.6 GB torch stack from its cache,
+# so the second environment costs seconds (pip unpacks it again, 2-3 min); plain virtualenv +
+# pip otherwise.
+nox.options.default_venv_backend = "uv|virtualenv"
 
 PYTHON = ["3.11"]
 # torchaudio wheels are built against one torch release; 2.11 is the newest pair on the
