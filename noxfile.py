@@ -4,6 +4,8 @@ Environments are reused between runs (the torch stack is 4.6 GB); ``nox -R`` ski
 With uv installed, nox creates them with uv (seconds from its cache), else with virtualenv + pip.
 """
 
+import os
+
 import nox
 
 nox.options.reuse_venv = "yes"
@@ -12,6 +14,9 @@ nox.options.sessions = ["tests"]
 # so the second environment costs seconds (pip unpacks it again, 2-3 min); plain virtualenv +
 # pip otherwise.
 nox.options.default_venv_backend = "uv|virtualenv"
+# uv does not compile bytecode unless asked, and where PYTHONDONTWRITEBYTECODE is set every
+# test subprocess would then compile torch's sources again (the suite took 22.5 min, not 14.5)
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 PYTHON = ["3.11"]
 # torchaudio wheels are built against one torch release; 2.11 is the newest pair on the
