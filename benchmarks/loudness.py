@@ -13,9 +13,7 @@ the wall time and of the CPU time (``time.process_time``, the figure to compare 
 machine) are printed, with the first (cold) audio-qa call, the load average and the
 BLAS/OpenMP thread settings in force. Target (issue 16): audio-qa's full set in less CPU time
 than libebur128's integrated loudness alone. audio-qa limits BLAS
-to one thread inside its true-peak and K-weighting stages only; pyloudnorm runs with the process
-defaults. The K-weighting alone is also timed against ``scipy.signal.sosfilt`` of the same
-filter on the same array (the recursion audio-qa ran before its block filter).
+to one thread inside its true-peak stage only; pyloudnorm runs with the process defaults.
 Run: ``python -m benchmarks.loudness [--repeat N]``.
 """
 
@@ -164,35 +162,7 @@ def main() -> None:
               f"{statistics.median(theirs) / statistics.median(ours):.2f}x (median)")
     if t_ff:
         print(f"ratio ffmpeg(all) / audio-qa(all)        = {t_ff / t_ours:.2f}x")
-    _k_weighting(x, repeat)
 
-
-def _k_weighting(x, repeat: int) -> None:
-    """K-weighting alone: the block filter against sosfilt, in the meter's 2**20-frame chunks."""
-    import numpy as np
-    from scipy import signal
-
-    from qa.metrics.iir import BlockFilter
-    from qa.metrics.loudness import CHUNK, k_weighting_sos
-
-    sos = k_weighting_sos(RATE)
-
-    def block():
-        f = BlockFilter(sos, x.shape[0])
-        for s in range(0, x.shape[1], CHUNK):
-            f.feed(x[:, s : s + CHUNK])
-
-    def recursion():
-        zi = np.zeros((len(sos), x.shape[0], 2))
-        for s in range(0, x.shape[1], CHUNK):
-            _, zi = signal.sosfilt(sos, x[:, s : s + CHUNK], axis=-1, zi=zi)
-
-    ours, ours_cpu, peer, peer_cpu = [], [], [], []
-    for _ in range(repeat):
-        _timed(block, ours, ours_cpu)
-        _timed(recursion, peer, peer_cpu)
-    print(f"K-weighting: BlockFilter cpu {_ms(ours_cpu)}, sosfilt cpu {_ms(peer_cpu)}: "
-          f"{min(peer_cpu) / min(ours_cpu):.2f}x (best)")
 
 
 if __name__ == "__main__":
