@@ -94,7 +94,8 @@ class Measurements:
 
     @property
     def finite_samples(self):
-        """The samples with NaN/inf zeroed (the same array when all are finite), once."""
+        """The samples with NaN/inf zeroed and magnitudes limited (:attr:`usable` without its
+        notes; the same array when clean), once."""
         return self.usable[0]
 
     def group(self, name: str) -> Any:

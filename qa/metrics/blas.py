@@ -1,5 +1,5 @@
 """One BLAS thread for the many small matrix products of the metrics (true-peak interpolation,
-block filtering, the dot products of the stereo and lag sums, the band mix): BLAS threads only
+the dot products of the stereo and lag sums, the band mix): BLAS threads only
 add hand-over cost there, and their spinning counts as CPU time of the process (3-10x slower
 when other processes share the cores, measured in benchmarks/loudness.py; the band frames of
 the song group took 79 ms of CPU with two threads, 48 ms with one). Every metric group of
