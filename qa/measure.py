@@ -60,7 +60,8 @@ def _seams(m: "Measurements") -> Any:
 
 
 def _song(m: "Measurements") -> Any:
-    return song_metrics(m.finite_samples, m.audio.sample_rate, env=m.group("envelope"))
+    return song_metrics(m.audio.samples, m.audio.sample_rate, env=m.group("envelope"),
+                        usable=m.usable)
 
 
 #: name -> function(m) -> result with to_metrics() (optional for the shared analyses). Order is

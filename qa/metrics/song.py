@@ -102,13 +102,18 @@ class SongMetrics:
 
 
 def song_metrics(samples: np.ndarray, sample_rate: int, *, click_ratio: float = 30.0,
-                 env: temporal.RmsEnvelope | None = None) -> SongMetrics:
+                 env: temporal.RmsEnvelope | None = None,
+                 usable: tuple[np.ndarray, list[str]] | None = None) -> SongMetrics:
     """Measure a (channels, frames) array; non-finite samples count as zero here (``finite``
     reports them). ``env``: the file's shared 10 ms :class:`~qa.metrics.temporal.RmsEnvelope`
-    of the same samples (computed here when not given)."""
-    x = np.asarray(samples)
-    if not np.isfinite(x.sum(dtype=np.float64)):
-        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    of the same samples (computed here when not given); ``usable``: the samples cleaned by
+    :func:`qa.metrics.content.usable_samples` when the caller has them (a full pass fewer)."""
+    if usable is not None:
+        x = usable[0]
+    else:
+        x = np.asarray(samples)
+        if not np.isfinite(x.sum(dtype=np.float64)):
+            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
     dur = x.shape[-1] / sample_rate
     frames = band_frames(x, sample_rate)
     env_db = env.db() if env is not None else temporal.rms_envelope(x, sample_rate, 0.01)
