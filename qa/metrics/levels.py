@@ -219,7 +219,9 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL,
 
 
 def _clipping_at_rail(x: np.ndarray, clip_level: float, file_peak: float, block_peaks: np.ndarray):
-    """:func:`_clipping` of a piece of a file whose peak is ``file_peak``."""
+    """(clipped samples, longest run, runs, rail) of ``x``, a file or a piece of one whose
+    file's peak is ``file_peak``: runs at full scale when that peak reaches ``clip_level``,
+    else at the peak itself (a clamp below full scale) when it holds :data:`MIN_RAIL_RUNS`."""
     if file_peak >= clip_level:
         return (*_clip_runs(x, clip_level, block_peaks), 1.0)
     if file_peak <= 0.0:
