@@ -5,12 +5,15 @@ chunks of :data:`CHUNK` frames keeps memory bounded for long files:
 
 * K-weighting (the BS.1770 pre-filter shelf and the RLB high-pass), derived for any sample rate
   by the bilinear transform of the analog prototypes (the parametrisation of libebur128 and
-  pyloudnorm), applied to all weighted channels in one ``scipy.signal.sosfilt`` call in float64,
-  filter state carried across chunks.
-* The channel-weighted sum of squared K-weighted samples is integrated with a float64 running
-  sum, so the mean power of any window is a difference of two cumulative sums.
-* Momentary (400 ms) and short-term (3 s) maxima are taken over *every* sample position of the
-  sliding window (an exact sliding maximum, finer than the 10 Hz minimum of EBU Tech 3341).
+  pyloudnorm), applied with ``scipy.signal.sosfilt`` in float64, two channels at a time as the
+  real and imaginary parts of one complex signal, filter state carried across chunks.
+* The channel-weighted sum of squared K-weighted samples is summed over cells of about 0.5 ms
+  (:func:`window_grid`) and integrated with a float64 running sum over the cells, so the mean
+  power of any window ending at a cell edge is a difference of two cumulative sums.
+* Momentary (400 ms) and short-term (3 s) maxima are taken over every window ending at a cell
+  edge, 200 times finer than the 10 Hz minimum of EBU Tech 3341: a burst shorter than the
+  window is read exactly, music within 0.0012 LU of the every-frame maximum (measured; 0.03 LU
+  at worst for clicks spaced to enter and leave the window at once).
 * Gating blocks (400 ms every 100 ms, BS.1770-4) give the integrated loudness (absolute gate
   -70 LUFS, relative gate -10 LU); short-term blocks every 100 ms give the loudness range
   (EBU Tech 3342: -70 LUFS absolute, -20 LU relative gate, 10th to 95th percentile).
@@ -107,9 +110,9 @@ class LoudnessResult:
 
     ``momentary`` and ``short_term`` are float64 arrays shaped (n, 2) of
     [t_end_seconds, lufs], one row every 100 ms (windows starting at 0, 0.1, 0.2 ... s), each
-    the live meter reading: the loudest window ending since the previous row (sliding by one
-    sample), so a burst between two steps is not missed and the series' maximum is the
-    momentary / short-term maximum. Rows
+    the live meter reading: the loudest window ending from the previous row's end to this one's
+    (sliding by one cell of :func:`window_grid`, about 0.5 ms), so a burst between two steps is
+    not missed and the series' maximum is the momentary / short-term maximum. Rows
     whose loudness is below the -70 LUFS absolute gate (including silence, -inf) are omitted, so
     the arrays never hold NaN or infinities; a signal shorter than a window gives an empty
     (0, 2) array. Any figure that is undefined is None and ``notes`` says why.
@@ -164,12 +167,43 @@ def _block_ends(n: int, sample_rate: int, window: int) -> np.ndarray:
     return ends[ends <= n]
 
 
+#: Longest spacing of the window ends over which the momentary and short-term maxima are taken.
+GRID_S = 0.0005
+
+
+def window_grid(sample_rate: int) -> int:
+    """Frames between the window ends of the sliding maxima: the largest divisor of the
+    100 ms step (and so of both windows) not above :data:`GRID_S` (24 frames at 48 kHz, 21 at
+    44.1 kHz), or 1 (every frame) at a rate whose 100 ms step is not a whole number of frames.
+
+    Every gating block ends at a cell edge, so the integrated loudness and LRA are unchanged.
+    The sliding maxima are read at the cell edges: a window that holds a whole burst does so
+    over more than one edge, so a burst shorter than the window is read exactly; a window whose
+    power peaks between two edges (energy entering and leaving it at once) reads low by at most
+    the power of one cell. Measured against every frame over 12 seeds at 44.1 and 48 kHz: music
+    (``render_song``) maxima 0.0012 LU and readings 0.009 LU low at worst, noise with 60 dB
+    steps 0.0035 / 0.0055 LU, 200-frame clicks spaced to enter and leave the 3 s window
+    together 0.029 / 0.050 LU: all well inside the 0.1 LU of EBU Tech 3341."""
+    step = STEP_S * sample_rate
+    if abs(step - round(step)) > 1e-9:
+        return 1
+    step = int(round(step))
+    top = max(1, int(GRID_S * sample_rate))
+    return max(d for d in range(1, top + 1) if step % d == 0)
+
+
 class _Power:
-    """Sliding-window powers of the weighted K-filtered signal from its running sum, fed in
-    order, one block of at most :data:`CHUNK` frames at a time (``n`` frames in all)."""
+    """Sliding-window powers of the weighted K-filtered signal, fed in order, one block of at
+    most :data:`CHUNK` frames at a time (``n`` frames in all).
+
+    The weighted power is summed over cells of :func:`window_grid` frames and integrated with a
+    float64 running sum C over the cells, so the power of the window ending at any cell edge t
+    is (C[t] - C[t - w]) / w: every gating block and every window end of the maxima is a cell
+    edge (the windows and the 100 ms step are whole cells)."""
 
     def __init__(self, n: int, sample_rate: int, weights: np.ndarray):
         self.n = n
+        self.g = g = window_grid(sample_rate)
         self.wm = int(round(MOMENTARY_S * sample_rate))
         self.ws = int(round(SHORT_TERM_S * sample_rate))
         self.ends_m = _block_ends(n, sample_rate, self.wm)
@@ -183,61 +217,106 @@ class _Power:
         # never misses a burst that falls between its steps and agrees with the maxima.
         self.held_m = np.zeros(len(self.ends_m))
         self.held_s = np.zeros(len(self.ends_s))
-        self.active = np.flatnonzero(weights != 0.0)
-        self.all_active = len(self.active) == len(weights)
-        self.w_act = weights[self.active][:, None]
+        active = np.flatnonzero(weights != 0.0)
+        # Channels are filtered two at a time as the real and imaginary parts of one complex
+        # signal (the filter is real, so the parts never mix): two independent recursions in
+        # one loop, 1.25x faster than one after the other, and bit-identical.
+        self.pairs = active[: len(active) // 2 * 2].reshape(-1, 2)
+        self.single = active[len(active) // 2 * 2 :]
+        self.w_pairs = weights[self.pairs]
+        self.w_single = weights[self.single]
         self.sos = k_weighting_sos(sample_rate)
-        self.zi = np.zeros((len(self.sos), len(self.active), 2))
-        self.keep = self.ws  # running-sum history needed for the longest window
-        self.buf = np.zeros(self.keep + 1 + min(CHUNK, n))  # history, then this block's running sum
+        self.zi_pairs = np.zeros((len(self.sos), len(self.pairs), 2), dtype=np.complex128)
+        self.zi_single = np.zeros((len(self.sos), len(self.single), 2))
+        self.xc = np.empty((len(self.pairs), min(CHUNK, n)), dtype=np.complex128)
+        self.zb = np.empty(g - 1 + min(CHUNK, n))  # per-frame power: carried frames, then a block
+        self.carried = 0  # frames after the last whole cell, at the start of zb
+        self.keep = self.ws // g  # running-sum history (cells) the longest window needs
+        self.buf = np.zeros(self.keep + 2 + min(CHUNK, n) // g)  # history, then this block's sums
         self.hist_len = 1  # buf[0] = C[0] = 0: running sum before frame 0
-        self.h0 = 0  # global index of buf[0]
+        self.h0 = 0  # cell edge of buf[0]
+        self.cells = 0  # whole cells fed so far
         self.s = 0  # frames fed so far
 
-    def feed(self, block: np.ndarray) -> None:
-        s, e = self.s, self.s + block.shape[1]
-        if block.shape[1] > CHUNK or e > self.n:
-            raise ValueError(f"blocks of at most {CHUNK} frames and {self.n} frames in all")
-        h0, hist_len, buf = self.h0, self.hist_len, self.buf
-        # All weighted channels in one call (channels, frames), float64 out. (A block-matrix
-        # form of the recursion, 64 samples per product, measured only 1.07-1.19x faster than
-        # sosfilt, and the loudness set no faster as a whole: not worth its code.)
-        if len(self.active):
-            xs = block if self.all_active else block[self.active]
-            y, self.zi = signal.sosfilt(self.sos, xs, axis=-1, zi=self.zi)
-            # the channel-weighted sum of squares in one pass (BS.1770-4 eq. 2)
-            if np.any(self.w_act != 1.0):
-                z = np.einsum("i,ij,ij->j", self.w_act[:, 0], y, y)
+    def _weighted_power(self, block: np.ndarray, out: np.ndarray) -> None:
+        """Channel-weighted sum of squares of the K-filtered block (BS.1770-4 eq. 2) into
+        ``out`` (one value per frame)."""
+        terms: list[tuple[np.ndarray, float]] = []
+        if len(self.pairs):
+            xc = self.xc[:, : block.shape[1]]
+            for p, (a, b) in enumerate(self.pairs):
+                xc[p].real = block[a]
+                xc[p].imag = block[b]
+            yc, self.zi_pairs = signal.sosfilt(self.sos, xc, axis=-1, zi=self.zi_pairs)
+            sq = np.square(yc.view(np.float64), out=yc.view(np.float64))
+            for p, (wa, wb) in enumerate(self.w_pairs):
+                terms += [(sq[p, 0::2], wa), (sq[p, 1::2], wb)]
+        if len(self.single):
+            y, self.zi_single = signal.sosfilt(self.sos, block[self.single], axis=-1,
+                                               zi=self.zi_single)
+            terms += [(np.square(y[c], out=y[c]), w) for c, w in enumerate(self.w_single)]
+        if not terms:  # every weight is 0: nothing counts towards loudness
+            out[:] = 0.0
+        for i, (v, w) in enumerate(terms):
+            if w != 1.0:
+                v = np.multiply(v, w)
+            if i == 0:
+                out[:] = v
+            elif i == 1 and terms[0][1] == 1.0:  # the common stereo case in one pass
+                np.add(terms[0][0], v, out=out)
             else:
-                z = np.einsum("ij,ij->j", y, y)
-        else:  # every weight is 0: nothing counts towards loudness
-            z = np.zeros(e - s)
+                out += v
+
+    def feed(self, block: np.ndarray) -> None:
+        k = block.shape[1]
+        if k > CHUNK or self.s + k > self.n:
+            raise ValueError(f"blocks of at most {CHUNK} frames and {self.n} frames in all")
+        self.s += k
+        g, c = self.g, self.carried
+        self._weighted_power(block, self.zb[c : c + k])  # after the frames carried over
+        whole = (c + k) // g * g
+        cells = self.zb[:whole].reshape(-1, g).sum(axis=1) if g > 1 else self.zb[:whole]
+        self._integrate(cells)
+        self.carried = c + k - whole
+        if whole and self.carried:
+            self.zb[: self.carried] = self.zb[whole : whole + self.carried]
+
+    def _integrate(self, z: np.ndarray) -> None:
+        """Fold the powers of the next cells into the running sum, the gating block powers and
+        the sliding maxima (all in cells: t is the cell edge g * t)."""
+        g, h0, hist_len, buf = self.g, self.h0, self.hist_len, self.buf
+        s, e = self.cells, self.cells + len(z)
         cat = buf[: hist_len + e - s]  # C[h0 .. e]
         if e > s:
             z[0] += cat[hist_len - 1]  # the running sum goes on from the history's last value
         np.cumsum(z, out=cat[hist_len:])
         for w, attr, ends, held in ((self.wm, "max_m", self.ends_m, self.held_m),
                                     (self.ws, "max_s", self.ends_s, self.held_s)):
-            lo = max(s + 1, w)  # window ends in this block with a full window
+            wc = w // g
+            lo = max(s + 1, wc)  # window ends in this block with a full window
             if lo <= e:
-                diff = np.subtract(cat[lo - h0 : e + 1 - h0], cat[lo - w - h0 : e + 1 - w - h0],
+                diff = np.subtract(cat[lo - h0 : e + 1 - h0], cat[lo - wc - h0 : e + 1 - wc - h0],
                                    out=z[: e + 1 - lo])  # z is no longer needed
-                top = _hold_max(diff, lo, ends, held, w)
+                top = _hold_max(diff, lo, ends // g, held, w)
                 setattr(self, attr, max(getattr(self, attr),
                                         (float(diff.max()) / w) if top is None else top))
         for ends, w, out in ((self.ends_m, self.wm, self.pow_m), (self.ends_s, self.ws, self.pow_s)):
-            sel = (ends > s) & (ends <= e)
+            sel = (ends > g * s) & (ends <= g * e)
             if sel.any():
-                idx = ends[sel]
-                out[sel] = (cat[idx - h0] - cat[idx - w - h0]) / w
+                idx = ends[sel] // g
+                out[sel] = (cat[idx - h0] - cat[idx - w // g - h0]) / w
         new_h0 = max(0, e - self.keep)
         hist = cat[new_h0 - h0 :].copy()
         self.hist_len = len(hist)
         buf[: self.hist_len] = hist
         self.h0 = new_h0
-        self.s = e
+        self.cells = e
 
     def finish(self) -> "_Power":
+        # A reading holds the window that ends at the previous reading too, so the readings on
+        # the grid keep a level that falls away just after a reading.
+        for held, power in ((self.held_m, self.pow_m), (self.held_s, self.pow_s)):
+            np.maximum(held[1:], power[:-1], out=held[1:])
         # Rounding in the running sum can leave a tiny negative power in silence after sound.
         for a in (self.pow_m, self.pow_s, self.held_m, self.held_s):
             np.maximum(a, 0.0, out=a)
@@ -379,6 +458,7 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
     nk = rp // block
     step = max(block, CHUNK - CHUNK % block)
     lo_f, hi_f = core if core is not None else (0, n)
+    exact32 = x.dtype == np.float32
     out = np.zeros(n_ch)
     with one_blas_thread():
         for c in range(n_ch):
@@ -393,14 +473,10 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
                 xp[lo - (s - rp) : hi - (s - rp)] = xc[lo:hi]
                 bm = _block_abs_max(xp, block)
                 bound = bm[nk : nk + nbk].copy()
-                # Sample peak in float64: rounding to float32 keeps the order of |x|, so the
-                # largest |x| of the chunk is in a block whose float32 peak is the largest.
-                peak_blocks = np.flatnonzero(bound == bound.max())
-                if len(peak_blocks) > 16:  # e.g. clipping or silence: scan the whole chunk
-                    tp = max(tp, float(xc[s:e].max()), -float(xc[s:e].min()))
-                for b in peak_blocks[: 16 if len(peak_blocks) <= 16 else 0]:
-                    b0 = s + int(b) * block
-                    tp = max(tp, float(np.abs(xc[b0 : min(b0 + block, e)]).max()))
+                if exact32:  # float32 samples: the block peaks are the samples' own |x|
+                    tp = max(tp, float(bound.max()))
+                else:
+                    tp = max(tp, _sample_peak(xc, s, e, bound, block))
                 for k in range(1, nk + 1):
                     np.maximum(bound, bm[nk - k : nk - k + nbk], out=bound)
                     np.maximum(bound, bm[nk + k : nk + k + nbk], out=bound)
@@ -442,6 +518,17 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
                 tp = max(tp, float(v.max()))
             out[c] = tp
     return out
+
+
+def _sample_peak(xc: np.ndarray, s: int, e: int, bound: np.ndarray, block: int) -> float:
+    """Largest |x| of frames s .. e-1 of ``xc`` in its own precision, from the float32 peaks
+    ``bound`` of its blocks: rounding to float32 keeps the order of |x|, so the largest |x| is
+    in a block whose float32 peak is the largest."""
+    peak_blocks = np.flatnonzero(bound == bound.max())
+    if len(peak_blocks) > 16:  # e.g. clipping or silence: scan the whole chunk
+        return max(float(xc[s:e].max()), -float(xc[s:e].min()))
+    return max(float(np.abs(xc[s + int(b) * block : min(s + (int(b) + 1) * block, e)]).max())
+               for b in peak_blocks)
 
 
 def _db(v: float) -> float | None:
@@ -536,11 +623,11 @@ class LoudnessMeter:
         self.fed += x.shape[1]
         if self._why is not None or x.shape[1] == 0:
             return
-        # one sum finds a NaN or infinity (finite samples cannot sum to infinity below 1e38)
-        if not (np.isfinite(x.sum()) or np.isfinite(x).all()):
+        # the extremes find a NaN (it propagates through max) or an infinity in the same pass
+        hi = max(float(x.max()), -float(x.min()))
+        if not math.isfinite(hi):
             self._why = "the signal has NaN or infinite samples (see the finite check)"
             return
-        hi = max(float(x.max()), -float(x.min()))
         if hi > OVERRANGE:
             self._why = f"samples reach {hi:.3g} full scale, beyond {OVERRANGE:g}: their power overflows"
             return
