@@ -240,7 +240,8 @@ class _Power:
 
     def _weighted_power(self, block: np.ndarray, out: np.ndarray) -> None:
         """Channel-weighted sum of squares of the K-filtered block (BS.1770-4 eq. 2) into
-        ``out`` (one value per frame)."""
+        ``out`` (one value per frame). (A block-matrix form of the recursion, 64 samples per
+        product, measured only 1.07-1.19x faster than ``sosfilt``: not worth its code.)"""
         terms: list[tuple[np.ndarray, float]] = []
         if len(self.pairs):
             xc = self.xc[:, : block.shape[1]]
