@@ -21,7 +21,6 @@ Target (issue 18): the six song checks add at most 25 % to the CPU time of all f
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from qa.analyze import check_path  # noqa: E402
 from qa.checks import FILE_CHECKS, CheckContext, run_file_checks  # noqa: E402
 from qa.loading import load_audio  # noqa: E402
 from qa.measure import METRIC_GROUPS, Measurements  # noqa: E402
+from benchmarks.machine import conditions  # noqa: E402
 
 SECONDS, RATE = 95.0, 48000
 TARGET_CPU_S = 0.45
@@ -82,7 +82,7 @@ def ebur128_integrated(x: np.ndarray, rate: int) -> float:
 
 
 def _load() -> str:
-    return "load average {:.2f} {:.2f} {:.2f} on {} cpus".format(*os.getloadavg(), os.cpu_count())
+    return conditions()
 
 
 def bench_file(path: Path, label: str, repeat: int) -> float:

@@ -107,7 +107,9 @@ def main() -> None:
 
     x = render_song(SECONDS, sr=RATE).astype(np.float32)  # what load_audio gives
     print(f"signal: render_song({SECONDS:g} s), {RATE} Hz stereo float32, {x.shape[1]} frames")
-    print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    from benchmarks.machine import conditions
+
+    print(conditions())
     try:
         import pyloudnorm
     except ImportError:
