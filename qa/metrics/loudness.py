@@ -167,6 +167,11 @@ def _block_ends(n: int, sample_rate: int, window: int) -> np.ndarray:
     return ends[ends <= n]
 
 
+#: Frames filtered per ``sosfilt`` call: the filter's copies and the per-frame powers stay
+#: small (1 MiB for a stereo pair) and are reused, where a whole chunk's (16 MiB) would be fresh
+#: memory, and page faults, for every file.
+_FILTER_BLOCK = 1 << 16
+
 #: Longest spacing of the window ends over which the momentary and short-term maxima are taken.
 GRID_S = 0.0005
 
@@ -228,8 +233,8 @@ class _Power:
         self.sos = k_weighting_sos(sample_rate)
         self.zi_pairs = np.zeros((len(self.sos), len(self.pairs), 2), dtype=np.complex128)
         self.zi_single = np.zeros((len(self.sos), len(self.single), 2))
-        self.xc = np.empty((len(self.pairs), min(CHUNK, n)), dtype=np.complex128)
-        self.zb = np.empty(g - 1 + min(CHUNK, n))  # per-frame power: carried frames, then a block
+        self.xc = np.empty((len(self.pairs), min(_FILTER_BLOCK, n)), dtype=np.complex128)
+        self.zb = np.empty(g - 1 + min(_FILTER_BLOCK, n))  # per-frame power: carried, then a part
         self.carried = 0  # frames after the last whole cell, at the start of zb
         self.keep = self.ws // g  # running-sum history (cells) the longest window needs
         self.buf = np.zeros(self.keep + 2 + min(CHUNK, n) // g)  # history, then this block's sums
@@ -273,14 +278,21 @@ class _Power:
         if k > CHUNK or self.s + k > self.n:
             raise ValueError(f"blocks of at most {CHUNK} frames and {self.n} frames in all")
         self.s += k
-        g, c = self.g, self.carried
-        self._weighted_power(block, self.zb[c : c + k])  # after the frames carried over
-        whole = (c + k) // g * g
-        cells = self.zb[:whole].reshape(-1, g).sum(axis=1) if g > 1 else self.zb[:whole]
+        g = self.g
+        cells = np.empty((self.carried + k) // g)  # the cells this block completes
+        done = 0
+        for s in range(0, k, _FILTER_BLOCK):
+            part = block[:, s : s + _FILTER_BLOCK]
+            c, m = self.carried, part.shape[1]
+            self._weighted_power(part, self.zb[c : c + m])  # after the frames carried over
+            whole = (c + m) // g * g
+            z = self.zb[:whole]
+            cells[done : done + whole // g] = z.reshape(-1, g).sum(axis=1) if g > 1 else z
+            done += whole // g
+            self.carried = c + m - whole
+            if whole and self.carried:
+                self.zb[: self.carried] = self.zb[whole : whole + self.carried]
         self._integrate(cells)
-        self.carried = c + k - whole
-        if whole and self.carried:
-            self.zb[: self.carried] = self.zb[whole : whole + self.carried]
 
     def _integrate(self, z: np.ndarray) -> None:
         """Fold the powers of the next cells into the running sum, the gating block powers and
