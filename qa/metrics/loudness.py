@@ -172,6 +172,10 @@ def _block_ends(n: int, sample_rate: int, window: int) -> np.ndarray:
 #: memory, and page faults, for every file.
 _FILTER_BLOCK = 1 << 16
 
+#: Frames per step of the true-peak scan: its padded copy and block peaks (1 MiB of float32)
+#: are reused from step to step instead of fresh memory for each chunk.
+_TP_STEP = 1 << 18
+
 #: Longest spacing of the window ends over which the momentary and short-term maxima are taken.
 GRID_S = 0.0005
 
@@ -448,7 +452,7 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
     """Per-channel true peak (linear, >= the sample peak) of a (channels, frames) array by
     ``oversampling``-times polyphase interpolation (BS.1770-4 Annex 2), zero before and after.
 
-    Exact for the filter of :func:`interpolation_filter`: in chunks of :data:`CHUNK` frames,
+    Exact for the filter of :func:`interpolation_filter`: in steps of :data:`_TP_STEP` frames,
     a block of ``block`` frames is interpolated only while its bound (the largest |sample|
     within the filter's reach times the largest L1 norm of the filter's phases, plus 1e-6 for
     float32 rounding) exceeds the running maximum; the ``first`` highest bounds go first
@@ -469,7 +473,7 @@ def true_peak(x: np.ndarray, oversampling: int = TRUE_PEAK_OVERSAMPLING,
     n_ch, n = x.shape
     rp = -(-reach // block) * block  # padding each side, whole blocks
     nk = rp // block
-    step = max(block, CHUNK - CHUNK % block)
+    step = max(block, _TP_STEP - _TP_STEP % block)
     lo_f, hi_f = core if core is not None else (0, n)
     exact32 = x.dtype == np.float32
     out = np.zeros(n_ch)

@@ -252,13 +252,16 @@ def test_tech3341_true_peak(case, sr):
     assert r.true_peak_channels_dbtp[0] == pytest.approx(r.true_peak_channels_dbtp[1])
 
 
-def test_true_peak_equals_full_polyphase_interpolation():
+@pytest.mark.parametrize("step", [L._TP_STEP, 1000])  # 1000: many steps, none aligned to blocks
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_true_peak_equals_full_polyphase_interpolation(monkeypatch, step, dtype):
     # The block pruning is exact: same maximum as interpolating every sample.
+    monkeypatch.setattr(L, "_TP_STEP", step)
     rng = np.random.default_rng(3)
     h = L.interpolation_filter()
     for n in (1, 255, 256, 5000, 70001):
-        x = rng.standard_normal((1, n)) * rng.uniform(0.01, 1.0)
-        full = max(np.abs(signal.upfirdn(h, x[0], up=4)).max(), np.abs(x).max())
+        x = (rng.standard_normal((1, n)) * rng.uniform(0.01, 1.0)).astype(dtype)
+        full = max(np.abs(signal.upfirdn(h, x[0].astype(np.float64), up=4)).max(), np.abs(x).max())
         assert L.true_peak(x)[0] == pytest.approx(full, rel=1e-6)
 
 
