@@ -265,16 +265,14 @@ class _Power:
             y, self.zi_single = signal.sosfilt(self.sos, block[self.single], axis=-1,
                                                zi=self.zi_single)
             terms += [(np.square(y[c], out=y[c]), w) for c, w in enumerate(self.w_single)]
-        if not terms:  # every weight is 0: nothing counts towards loudness
+        scaled = [v if w == 1.0 else v * w for v, w in terms]
+        if not scaled:  # every weight is 0: nothing counts towards loudness
             out[:] = 0.0
-        for i, (v, w) in enumerate(terms):
-            if w != 1.0:
-                v = np.multiply(v, w)
-            if i == 0:
-                out[:] = v
-            elif i == 1 and terms[0][1] == 1.0:  # the common stereo case in one pass
-                np.add(terms[0][0], v, out=out)
-            else:
+        elif len(scaled) == 1:
+            out[:] = scaled[0]
+        else:  # the first two in one pass: all of a stereo signal
+            np.add(scaled[0], scaled[1], out=out)
+            for v in scaled[2:]:
                 out += v
 
     def feed(self, block: np.ndarray) -> None:
