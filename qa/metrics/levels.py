@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.metrics.distinct import distinct_values
+
 #: A sample at or beyond this magnitude sits at the rail: int16's largest code is 32767/32768.
 CLIP_LEVEL = 1.0 - 2.0**-15
 #: A clip is a run of at least this many consecutive samples at the rail; one sample at full
@@ -198,7 +200,8 @@ def level_stats(samples: np.ndarray, *, clip_level: float = CLIP_LEVEL,
         )
         for c in range(n_ch)
     )
-    distinct = int(np.count_nonzero(hist)) if hist is not None else distinct_values(x)
+    distinct = (int(np.count_nonzero(hist)) if hist is not None
+                else distinct_values(x, all_finite=not nonfinite.any()))
     return LevelStats(
         channels=chans,
         frames=n,
@@ -338,44 +341,3 @@ def _clip_runs(x: np.ndarray, level: float, block_peaks: np.ndarray) -> tuple[in
 def _at_or_above(seg: np.ndarray, level: float) -> np.ndarray:
     a = np.abs(seg)
     return np.flatnonzero((a >= level) & (a < np.inf))
-
-
-def distinct_values(x: np.ndarray) -> int:
-    """Exact count of distinct finite sample values over all channels.
-
-    Three routes, fastest first: data on the int16 grid is counted with a 65536-bin histogram;
-    data with few distinct values (checked on a strided probe) is counted by matching every
-    sample against the probe's values and collecting the rest; anything else is sorted.
-    """
-    flat = x.reshape(-1)
-    flat = flat[np.isfinite(flat)] if not np.isfinite(flat.sum(dtype=np.float64)) else flat
-    if flat.size == 0:
-        return 0
-    sample = flat[:: max(1, flat.size // 65536)]
-    # the strided probe decides cheaply when the data cannot be on the int16 grid
-    if _on_int16_grid(sample) and _on_int16_grid(flat):
-        ic = np.clip(flat * 32768.0, -32768, 32767).astype(np.int32) + 32768
-        return int(np.count_nonzero(np.bincount(ic, minlength=65537)))
-    probe = np.unique(sample)
-    if probe.size < 4096:
-        known = probe
-        rest = flat
-        while True:
-            pos = np.clip(np.searchsorted(known, rest), 0, known.size - 1)
-            rest = rest[known[pos] != rest]
-            if rest.size == 0:
-                return int(known.size)
-            extra = np.unique(rest[: 1 << 16])
-            known = np.union1d(known, extra)
-            if known.size >= 4096:
-                break
-    ordered = np.sort(flat)
-    return int(np.count_nonzero(ordered[1:] != ordered[:-1]) + 1)
-
-
-def _on_int16_grid(v: np.ndarray) -> bool:
-    """Every value of ``v`` is a multiple of 2**-15 within [-1, 1]."""
-    if not np.abs(v).max() <= 1.0:  # first: scaling values near the float32 limit overflows
-        return False
-    codes = v * 32768.0
-    return bool(np.array_equal(codes, np.round(codes)))

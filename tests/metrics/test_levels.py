@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from qa.metrics.levels import db, distinct_values, level_stats
+from qa.metrics.levels import db, level_stats
 
 from tests.conftest import sine
 
@@ -73,15 +73,6 @@ def test_int16_wrap_counted_square_wave_not():
     assert lv.wrap_jumps == 20
     square = np.sign(np.sin(2 * np.pi * 50 * t + 0.1))[np.newaxis, :]
     assert level_stats(square).wrap_jumps == 0
-
-
-def test_distinct_values_int16_grid_and_float():
-    x = (np.arange(-100, 100) / 32768.0).astype(np.float32)
-    assert distinct_values(x[np.newaxis, :]) == 200
-    f = np.linspace(-0.5, 0.5, 100_001)[np.newaxis, :]
-    assert distinct_values(f) == 100_001
-    few = np.tile([-0.3, 0.1, 0.7], 50_000)[np.newaxis, :] + 1e-9
-    assert distinct_values(few) == 3
 
 
 def test_denormals_counted():
