@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from qa.metrics.distinct import FEW, cpuinfo_is_zen4, distinct_values, radix_distinct
+from qa.metrics.distinct import FEW, cpuinfo_is_zen4, digit_passes, distinct_values, radix_distinct
 
 
 def test_distinct_values_int16_grid_and_float():
@@ -37,6 +37,17 @@ def test_radix_route_counts_each_value_once_and_leaves_the_input_alone(dtype):
     assert x.view(np.uint8).tobytes() == before.view(np.uint8).tobytes()
     # the public entry point takes the same count by whichever route this machine uses
     assert distinct_values(x.reshape(2, -1) if x.size % 2 == 0 else x[np.newaxis, :]) == expected
+
+
+@pytest.mark.parametrize("bits, expected", [
+    (32, [(16, 16), (8, 8), (0, 8)]),
+    (64, [(48, 16), (32, 16), (16, 16), (8, 8), (0, 8)]),
+])
+def test_digit_passes_cover_every_bit_once(bits, expected):
+    passes = digit_passes(bits)
+    assert passes == expected
+    covered = sorted(b for shift, size in passes for b in range(shift, shift + size))
+    assert covered == list(range(bits))
 
 
 def test_radix_route_on_a_strided_view_and_one_value():
