@@ -19,6 +19,10 @@ import numpy as np
 
 #: Up to this many distinct values the matching route is taken (few-bit and tone signals).
 FEW = 4096
+#: Values per run of top-digit groups that the radix route sorts at a time (4 MiB of float32).
+SLICE = 1 << 20
+#: The radix route's counting sorts index with int32.
+RADIX_MAX = np.iinfo(np.int32).max
 _DIGIT_BITS = 16
 
 
@@ -42,7 +46,7 @@ def distinct_values(x: np.ndarray, *, all_finite: bool | None = None) -> int:
         n = _count_few(flat, probe)
         if n is not None:
             return n
-    if flat.dtype.itemsize in (4, 8) and numpy_sort_is_microcoded():
+    if flat.dtype.itemsize in (4, 8) and flat.size < RADIX_MAX and numpy_sort_is_microcoded():
         return radix_distinct(flat)
     ordered = np.sort(flat)
     return int(np.count_nonzero(ordered[1:] != ordered[:-1]) + 1)
@@ -63,49 +67,78 @@ def _count_few(flat: np.ndarray, known: np.ndarray) -> int | None:
 
 
 def radix_distinct(flat: np.ndarray) -> int:
-    """Exact distinct count of a 1-D array of finite 32- or 64-bit floats in O(n): a
-    least-significant-digit radix sort of the bit patterns (:func:`digit_passes`), then the
-    equal neighbours counted.
+    """Exact distinct count of a 1-D array of finite 32- or 64-bit floats (fewer than 2**31)
+    in O(n): a radix sort of the bit patterns (:func:`digit_passes`), then the equal
+    neighbours counted.
 
-    Each pass is a stable counting sort: scipy's compiled COO-to-CSR conversion groups entries
-    by row index keeping their order, and "duplicate entries are carried over" (its documented
-    behaviour), so with the digit as the row and the bit pattern as the value it is one
-    counting-sort pass. Any order of the passes leaves equal patterns adjacent. Two buffers of
-    the array's size are allocated; ``flat`` is only read.
+    The first pass groups the whole array by its top 16 bits; values in different groups
+    differ, so each run of whole groups (about :data:`SLICE` values) is then sorted on its own
+    by the other digits in small reused buffers that stay in cache, and its equal neighbours
+    counted. ``flat`` is only read; the extra memory is about 10 bytes a value for the first
+    pass and then the grouped copy (4 or 8 bytes a value).
     """
-    from scipy.sparse import _sparsetools
-
     width = flat.dtype.itemsize
     bits = np.ascontiguousarray(flat).view(np.dtype(f"u{width}"))
     n = bits.size
-    index = np.dtype(np.int32 if n < np.iinfo(np.int32).max else np.int64)
-    indptr = np.empty((1 << _DIGIT_BITS) + 1, dtype=index)
-    digit = np.empty(n, dtype=index)
-    # The patterns ride in the column indices when they have the index's width (fewer bytes
-    # moved a pass), else in the values beside a column of zeros.
-    in_columns = width == index.itemsize
-    carrier = index if in_columns else bits.dtype
-    rider = np.zeros(n, dtype=np.int8 if in_columns else index)
-    rider_out = np.empty_like(rider)
-    buffers = (np.empty(n, dtype=carrier), np.empty(n, dtype=carrier))
-    src = bits.view(carrier)
-    for k, (shift, size) in enumerate(digit_passes(8 * width)):
-        _digit(src.view(bits.dtype), shift, size, digit)
-        dst = buffers[k % 2]
-        rows = 1 << size
-        if in_columns:
-            _sparsetools.coo_tocsr(rows, 1, n, digit, src, rider, indptr, dst, rider_out)
-        else:
-            _sparsetools.coo_tocsr(rows, 1, n, digit, rider, src, indptr, rider_out, dst)
-        src = dst
-    src = src.view(bits.dtype)
-    count = n - int(np.count_nonzero(src[1:] == src[:-1]))
-    # +0.0 and -0.0 are one value with two bit patterns. Both have a zero last digit, so they
-    # sit in the first row of the last pass (indptr[1] entries), +0.0 first of all.
-    head = src[: int(indptr[1])]
-    if head.size and head[0] == 0 and np.any(head == 1 << (8 * width - 1)):
+    passes = digit_passes(8 * width)
+    first = _Grouper(n, bits.dtype)
+    grouped = first.sort(bits, passes[:1])
+    starts = first.indptr.copy()  # group g holds grouped[starts[g] : starts[g + 1]]
+    del first  # its buffers but the grouped copy
+    cuts = np.unique(np.searchsorted(starts, np.arange(0, n, SLICE), side="right") - 1)
+    bounds = np.append(starts[cuts], n)
+    rest = _Grouper(int(np.diff(bounds).max()), bits.dtype)
+    count = 0
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        part = rest.sort(grouped[a:b], passes[1:])
+        count += (b - a) - int(np.count_nonzero(part[1:] == part[:-1]))
+    # +0.0 and -0.0 are one value with two bit patterns, in the top-digit groups 0 and 0x8000
+    neg = 1 << (_DIGIT_BITS - 1)
+    if (np.any(grouped[starts[0] : starts[1]] == 0)
+            and np.any(grouped[starts[neg] : starts[neg + 1]] == 1 << (8 * width - 1))):
         count -= 1
     return count
+
+
+class _Grouper:
+    """Stable counting-sort passes over the bit patterns of up to ``n`` values, in buffers
+    allocated once (the pages of the ones a caller never reaches are never touched).
+
+    Each pass is scipy's compiled COO-to-CSR conversion: it groups entries by row index
+    keeping their order, and "duplicate entries are carried over" (its documented behaviour),
+    so with the digit as the row and the pattern riding along it is one counting sort."""
+
+    def __init__(self, n: int, bits: np.dtype):
+        self.bits = bits
+        # 32-bit patterns ride in the int32 column indices beside a 1-byte value; 64-bit ones
+        # in the values beside a column of zeros
+        self.in_columns = bits.itemsize == 4
+        self.carrier = np.dtype(np.int32) if self.in_columns else bits
+        self.indptr = np.empty((1 << _DIGIT_BITS) + 1, dtype=np.int32)
+        self.digit = np.empty(n, dtype=np.int32)
+        self.rider = np.zeros(n, dtype=np.int8 if self.in_columns else np.int32)
+        self.rider_out = np.empty_like(self.rider)
+        self.buffers = (np.empty(n, dtype=self.carrier), np.empty(n, dtype=self.carrier))
+
+    def sort(self, values: np.ndarray, passes: list[tuple[int, int]]) -> np.ndarray:
+        """``values`` (unsigned patterns) grouped by the ``passes`` digits, last pass first:
+        a view of one of this grouper's buffers, valid until its next call."""
+        from scipy.sparse import _sparsetools
+
+        m = values.size
+        digit, rider, rider_out = self.digit[:m], self.rider[:m], self.rider_out[:m]
+        src = values.view(self.carrier)
+        for k, (shift, size) in enumerate(passes):
+            _digit(src.view(self.bits), shift, size, digit)
+            dst = self.buffers[k % 2][:m]
+            if self.in_columns:
+                _sparsetools.coo_tocsr(1 << size, 1, m, digit, src, rider, self.indptr, dst,
+                                       rider_out)
+            else:
+                _sparsetools.coo_tocsr(1 << size, 1, m, digit, rider, src, self.indptr,
+                                       rider_out, dst)
+            src = dst
+        return src.view(self.bits)
 
 
 def digit_passes(bits: int) -> list[tuple[int, int]]:

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from qa.metrics import distinct
 from qa.metrics.distinct import FEW, cpuinfo_is_zen4, digit_passes, distinct_values, radix_distinct
 
 
@@ -27,8 +28,11 @@ def _awkward_values(dtype, rng) -> np.ndarray:
     return out
 
 
+@pytest.mark.parametrize("slice_values", [distinct.SLICE, 1000])  # one run of groups, many
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_radix_route_counts_each_value_once_and_leaves_the_input_alone(dtype):
+def test_radix_route_counts_each_value_once_and_leaves_the_input_alone(dtype, slice_values,
+                                                                       monkeypatch):
+    monkeypatch.setattr(distinct, "SLICE", slice_values)
     rng = np.random.default_rng(7)
     x = _awkward_values(dtype, rng)
     expected = len(set(x.tolist()))  # Python floats: -0.0 == 0.0, NaN-free
