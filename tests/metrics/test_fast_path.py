@@ -137,6 +137,43 @@ def test_seam_scan_matches_a_float64_reference():
     assert found.period % period == 0 and min(found.phase % period, -found.phase % period) <= 1
 
 
+def exhaustive_ratios(x: np.ndarray, w: int = 1024) -> np.ndarray:
+    """The scan's own ratio z^2 (float32 residual, float64 window sums) at every residual
+    position, every window summed."""
+    r = x[:, 2:] + x[:, :-2]
+    r -= 2 * x[:, 1:-1]
+    sq = np.abs(r).max(axis=0).astype(np.float64) ** 2
+    c = np.concatenate(([0.0], np.cumsum(sq)))
+    i = np.arange(sq.size)
+    lo, hi = np.maximum(i - w, 0), np.minimum(i + w, sq.size)
+    ms = (c[hi] - c[lo]) / (hi - lo)
+    return np.where(ms > 0, sq / np.where(ms > 0, ms, 1.0), 0.0)
+
+
+@pytest.mark.parametrize("signal", ["song_with_steps", "noise_gap_clicks", "three_bit_song"])
+def test_seam_scan_bound_skips_no_outlier(signal):
+    # the scan sums the windows of only the positions its lower bound lets through: the same
+    # 200 positions as summing every window (a steady tone, all ties, is left out)
+    sr = 48000
+    rng = np.random.default_rng(5)
+    if signal == "song_with_steps":
+        x = render_song(30.0, sr=sr, seed=4)
+        for p in range(6000, x.shape[1], 6000):
+            x[:, p:] += 0.005
+    elif signal == "noise_gap_clicks":
+        x = rng.standard_normal((2, 20 * sr)) * 0.1
+        x[:, 200_000:400_000] = 0.0
+        x[:, 500_000::9000] += 0.3
+    else:
+        x = np.round(render_song(30.0, sr=sr, seed=6) * 4) / 4
+    x32 = x.astype(np.float32)
+    found = T.jump_outliers(x32)
+    z = exhaustive_ratios(x32)
+    # the ratios of the positions found are the 200 largest (ties may pick other positions)
+    assert found.size == 200
+    np.testing.assert_allclose(np.sort(z[found - 2]), np.sort(z)[-200:], rtol=1e-9)
+
+
 def test_content_group_reuses_the_shared_analysis_unchanged():
     x = render_song(8.0, sr=48000, seed=2).astype(np.float32)
     frames, env = S.spectral_frames(x, 48000), T.envelope(x, 48000)
