@@ -8,10 +8,13 @@ Guarantees, whatever happens to the process:
 - the temporary cannot be redirected: it is created by ``tempfile.mkstemp`` (``O_CREAT | O_EXCL``,
   a fresh random name, mode 0600 then widened to the umask's default), so a symlink planted in a
   shared output folder is never followed and never overwritten;
-- temporaries are recognisable: ``.<target name>.aqa-tmp-<pid>-<random>`` never ends in an audio
-  suffix, so a directory walk never takes one for audio, and :func:`clean_stale_temporaries`
-  removes those a killed run left behind (their pid no longer runs) the next time anything is
-  written to that folder. ``qa.io.save_audio``'s temporaries have the same name plus the
+- temporaries are recognisable: ``.<target name>.aqa-tmp-<host>@<pid>-<random>`` never ends in
+  an audio suffix, so a directory walk never takes one for audio, and
+  :func:`clean_stale_temporaries` removes those a killed run of this host left behind (their
+  pid no longer runs) the next time anything is written to that folder. A folder shared by
+  several machines (a scan's run folder on NFS under Dask or a Slurm array) holds other
+  hosts' temporaries, whose pids mean nothing here: they are left alone, so one host never
+  deletes a file another is writing. ``qa.io.save_audio``'s temporaries have the same name plus the
   target's suffix (writers such as torchaudio pick the format by it): :func:`is_temporary`
   knows both, and the directory walk skips every name it accepts.
 """
@@ -20,13 +23,28 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tempfile
 
 from qa.errors import OutputError
 
 #: Marker in every temporary's name (see the module docstring).
 TEMP_MARKER = ".aqa-tmp-"
-_TEMP_RE = re.compile(r"^\..+\.aqa-tmp-(\d+)-[A-Za-z0-9_]+(\.[A-Za-z0-9]+)?$")
+# host (absent in names written before hosts were recorded: this host's), pid, random, suffix
+_TEMP_RE = re.compile(r"^\..+\.aqa-tmp-(?:([A-Za-z0-9_-]+)@)?(\d+)-[A-Za-z0-9_]+(\.[A-Za-z0-9]+)?$")
+
+
+def _host_tag() -> str:
+    """This machine's name as it appears in temporaries: letters, digits, ``_`` and ``-``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40] or "host"
+
+
+#: This machine's tag, read once (the hostname does not change under a running process).
+HOST = _host_tag()
+
+
+def _temp_prefix(target: str) -> str:
+    return f".{os.path.basename(target)}{TEMP_MARKER}{HOST}@{os.getpid()}-"
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes, *, mode: int | None = None) -> None:
@@ -52,8 +70,7 @@ class Staged:
             raise OutputError(self.path, "is a directory; name a file")
         clean_stale_temporaries(self.folder)
         try:
-            fd, self.tmp = tempfile.mkstemp(
-                prefix=f".{os.path.basename(self.path)}{TEMP_MARKER}{os.getpid()}-", dir=self.folder)
+            fd, self.tmp = tempfile.mkstemp(prefix=_temp_prefix(self.path), dir=self.folder)
         except OSError as e:
             raise OutputError(self.path, f"cannot create a file in {self.folder} ({e.strerror or e}); "
                                          "choose a writable folder") from None
@@ -108,8 +125,8 @@ def temporary_name(target: str, suffix: str = "") -> str:
     (".wav") for writers that pick their format by it. The caller creates it with O_EXCL."""
     import uuid
 
-    return os.path.join(os.path.dirname(target), f".{os.path.basename(target)}{TEMP_MARKER}"
-                                                 f"{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}")
+    return os.path.join(os.path.dirname(target),
+                        f"{_temp_prefix(target)}{uuid.uuid4().hex[:8]}{suffix}")
 
 
 def is_temporary(name: str) -> bool:
@@ -118,8 +135,9 @@ def is_temporary(name: str) -> bool:
 
 
 def clean_stale_temporaries(folder: str | os.PathLike) -> list[str]:
-    """Remove the temporaries in ``folder`` whose writer is gone (killed with SIGKILL, power cut);
-    a temporary of a process that still runs is left alone. Returns the removed paths."""
+    """Remove this host's temporaries in ``folder`` whose writer is gone (killed with SIGKILL,
+    power cut); a temporary of a process that still runs, or of another host, is left alone.
+    Returns the removed paths."""
     removed = []
     try:
         entries = list(os.scandir(folder))
@@ -127,7 +145,7 @@ def clean_stale_temporaries(folder: str | os.PathLike) -> list[str]:
         return removed
     for e in entries:
         m = _TEMP_RE.match(e.name)
-        if m is None or _pid_alive(int(m.group(1))):
+        if m is None or m.group(1) not in (None, HOST) or _pid_alive(int(m.group(2))):
             continue
         try:
             if e.is_file(follow_symlinks=False) or e.is_symlink():

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from qa.atomic import TEMP_MARKER, clean_stale_temporaries, is_temporary, write_atomic
+from qa.atomic import (HOST, TEMP_MARKER, clean_stale_temporaries, is_temporary, temporary_name,
+                       write_atomic)
 from qa.errors import AudioQAError, OutputError
 
 
@@ -34,13 +35,31 @@ def test_a_planted_symlink_at_any_temporary_name_is_never_followed(tmp_path):
 
 def test_stale_temporaries_of_dead_processes_are_removed_live_ones_kept(tmp_path):
     dead_pid = 2 ** 22 + 12345  # above pid_max's default range: no such process
-    stale = tmp_path / f".a.json{TEMP_MARKER}{dead_pid}-abc123"
-    live = tmp_path / f".b.json{TEMP_MARKER}{os.getpid()}-def456"
-    stale.write_text("x")
-    live.write_text("y")
-    assert is_temporary(stale.name) and not is_temporary("song.wav")
-    assert clean_stale_temporaries(tmp_path) == [str(stale)]
+    stale = tmp_path / f".a.json{TEMP_MARKER}{HOST}@{dead_pid}-abc123"
+    legacy = tmp_path / f".c.json{TEMP_MARKER}{dead_pid}-abc123"  # written before host tags
+    live = tmp_path / f".b.json{TEMP_MARKER}{HOST}@{os.getpid()}-def456"
+    for p in (stale, legacy, live):
+        p.write_text("x")
+    assert is_temporary(stale.name) and is_temporary(legacy.name) and not is_temporary("song.wav")
+    assert sorted(clean_stale_temporaries(tmp_path)) == sorted([str(stale), str(legacy)])
     assert sorted(os.listdir(tmp_path)) == [live.name]
+
+
+def test_another_hosts_temporaries_are_never_removed(tmp_path):
+    """A run folder shared over NFS by a Dask cluster or a Slurm array: another machine's pid
+    means nothing here, so its half-written rows stay, whatever pid they carry."""
+    dead_pid = 2 ** 22 + 12345
+    theirs = tmp_path / f".rows-00001.jsonl{TEMP_MARKER}other-node-07@{dead_pid}-abc123"
+    theirs.write_text("half a shard")
+    write_atomic(tmp_path / "rows-00002.jsonl", "ours")  # cleans this host's stale ones first
+    assert is_temporary(theirs.name)
+    assert clean_stale_temporaries(tmp_path) == []
+    assert theirs.read_text() == "half a shard"
+
+
+def test_temporaries_carry_this_host_and_pid(tmp_path):
+    name = os.path.basename(temporary_name(str(tmp_path / "song.wav"), ".wav"))
+    assert name.startswith(f".song.wav{TEMP_MARKER}{HOST}@{os.getpid()}-") and is_temporary(name)
 
 
 def test_unwritable_folder_is_an_output_error_naming_the_path(tmp_path):
