@@ -76,9 +76,13 @@ def run(args: argparse.Namespace) -> int:
     profile = cfg.profile()
     try:
         entries = _entries(args, raw=cfg.read.raw_format is not None)
+        context = context_spec(profile, expect_sample_rate=cfg.expect_sample_rate,
+                               expect_channels=cfg.expect_channels, expect_duration=cfg.expect_duration,
+                               read=cfg.read)
         plan = make_plan(entries, profile_name=profile.name, thresholds=profile.thresholds,
-                         shard_size=args.shard_size)
-        run_dir = RunDir(args.out)
+                         shard_size=args.shard_size, context=context)
+        # absolute: Dask workers and array tasks run in working folders of their own
+        run_dir = RunDir(os.path.abspath(args.out))
         selected = plan.group(*args.shard) if args.shard else list(range(len(plan.shards)))
         _prepare(run_dir, plan, selected, resume=args.resume)
         todo = [i for i in selected if not run_dir.is_done(i)]
@@ -89,9 +93,6 @@ def run(args: argparse.Namespace) -> int:
                 progress.add(m["files"], m["failures"], m["audio_s"], resumed=True)
         if progress.resumed:
             progress.show()
-        context = context_spec(profile, expect_sample_rate=cfg.expect_sample_rate,
-                               expect_channels=cfg.expect_channels, expect_duration=cfg.expect_duration,
-                               read=cfg.read)
         _execute(args, run_dir, todo, context, cfg.jobs, progress)
     except ScanError as e:
         raise common.UsageError(str(e)) from None
@@ -120,7 +121,8 @@ def _entries(args: argparse.Namespace, *, raw: bool = False) -> list[Entry]:
         return read_manifest(args.manifest)
     if not args.paths:
         raise ScanError("nothing to scan: give PATH... or --manifest FILE")
-    entries = [Entry(p) for p in iter_audio_paths(args.paths, raw=raw)]
+    # absolute, as the manifest's: every worker opens the same file whatever its working folder
+    entries = [Entry(os.path.abspath(p)) for p in iter_audio_paths(args.paths, raw=raw)]
     if not entries:
         raise ScanError("no audio files found under the given paths")
     return entries
@@ -129,9 +131,9 @@ def _entries(args: argparse.Namespace, *, raw: bool = False) -> list[Entry]:
 def _prepare(run_dir: RunDir, plan, selected: list[int], *, resume: bool) -> None:
     """Write the plan, or check that the one in RUN_DIR is this scan's."""
     if not run_dir.has_plan():
-        if os.path.isdir(run_dir.path) and os.listdir(run_dir.path) and not resume:
+        if run_dir.holds_other_files() and not resume:
             raise ScanError(f"--out {run_dir.path} is not empty and holds no scan; choose a new folder")
-        run_dir.write_plan(plan)
+        run_dir.write_plan(plan)  # tasks of one array starting together write the same bytes
         return
     old = run_dir.load_plan()
     if old.fingerprint != plan.fingerprint:

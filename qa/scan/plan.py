@@ -6,8 +6,10 @@ line's ``--expect-*`` for that file. Relative paths are relative to the manifest
 
 The plan cuts the file list, in the order given, into shards of ``shard_size`` files. It is
 deterministic (the same inputs give the same plan byte for byte), so every task of a job array
-can write it, and its ``fingerprint`` (a hash of the files, their expectations, the shard size
-and the profile's thresholds) tells a resume whether it is finishing the same scan.
+can write it, and its ``fingerprint`` (a hash of the files, their expectations, the shard size,
+the profile's thresholds, the command line's expectations and read options) tells a resume
+whether it is finishing the same scan. Paths are absolute, so every worker and array task opens
+the same files whatever its working folder.
 """
 
 from __future__ import annotations
@@ -115,12 +117,14 @@ def _entry(line: str, where: str, base: str) -> Entry:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 or (typ is int and v != int(v)):
             raise ScanError(f"{where}: {k} must be a positive {'integer' if typ is int else 'number'}, got {v!r}")
         values[k] = typ(v)
-    path = d["path"] if os.path.isabs(d["path"]) else os.path.join(base, d["path"])
-    return Entry(path, **values)
+    return Entry(os.path.abspath(os.path.join(base, d["path"])), **values)
 
 
 def make_plan(entries: Iterable[Entry], *, profile_name: str, thresholds: Mapping[str, Any],
-              shard_size: int = DEFAULT_SHARD_SIZE) -> Plan:
+              shard_size: int = DEFAULT_SHARD_SIZE, context: Mapping[str, Any] | None = None) -> Plan:
+    """Shards of ``shard_size`` entries in the order given. ``context``: what else judges the
+    rows (the command line's expectations and read options, :func:`qa.scan.worker.context_spec`);
+    it enters the fingerprint, so a resume with other expectations is a different scan."""
     entries = list(entries)
     if shard_size < 1:
         raise ScanError(f"shard size must be at least 1, got {shard_size}")
@@ -131,8 +135,9 @@ def make_plan(entries: Iterable[Entry], *, profile_name: str, thresholds: Mappin
         seen.add(e.path)
     shards = tuple(tuple(entries[i:i + shard_size]) for i in range(0, len(entries), shard_size))
     h = hashlib.sha256()
-    h.update(json.dumps([[e.to_dict() for e in entries], shard_size, profile_name, thresholds],
-                        sort_keys=True, default=str).encode())
+    judged_by = {k: v for k, v in (context or {}).items() if k != "profile"}
+    h.update(json.dumps([[e.to_dict() for e in entries], shard_size, profile_name, thresholds]
+                        + ([judged_by] if judged_by else []), sort_keys=True, default=str).encode())
     return Plan(shards, shard_size, profile_name, h.hexdigest()[:16])
 
 

@@ -20,7 +20,7 @@ import json
 import os
 from typing import Any, Iterator
 
-from qa.atomic import write_atomic
+from qa.atomic import is_temporary, write_atomic
 from qa.scan import ScanError
 from qa.scan.plan import Plan, plan_from_dict
 
@@ -57,9 +57,29 @@ class RunDir:
             raise ScanError(f"{self.plan_path}: cannot be read ({e})") from None
 
     def write_plan(self, plan: Plan) -> None:
+        """The plan first, then the shard folders: a task of the same array that looks in
+        between sees a plan, never folders without one."""
+        os.makedirs(self.path, exist_ok=True)
+        write_atomic(self.plan_path, plan.to_json())
         for sub in ("rows", "done"):
             os.makedirs(os.path.join(self.path, sub), exist_ok=True)
-        write_atomic(self.plan_path, plan.to_json())
+
+    def holds_other_files(self) -> bool:
+        """Whether the folder holds anything but what a scan starting in it leaves before its
+        plan is in place (another array task's plan temporary, empty shard folders)."""
+        try:
+            entries = list(os.scandir(self.path))
+        except FileNotFoundError:
+            return False
+        except NotADirectoryError:
+            return True
+        for e in entries:
+            if is_temporary(e.name):
+                continue
+            if e.name in ("rows", "done") and e.is_dir(follow_symlinks=False) and not os.listdir(e.path):
+                continue
+            return True
+        return False
 
     def is_done(self, shard: int) -> bool:
         return os.path.isfile(self.marker_path(shard))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 
+from qa.atomic import HOST, TEMP_MARKER
 from qa.scan import ScanError
 from qa.scan.plan import Entry, make_plan, parse_shard_spec, read_manifest
 from qa.scan.progress import Progress
+from qa.scan.store import RunDir
 
 
 def _plan(n: int, size: int, **kw):
@@ -22,6 +25,31 @@ def test_plan_is_deterministic_and_its_fingerprint_sees_every_input():
     assert [len(s) for s in a.shards] == [3, 3, 3, 1]
     assert len({a.fingerprint, _plan(10, 4).fingerprint, _plan(11, 3).fingerprint,
                 _plan(10, 3, thresholds={"clipping": {"fail_fraction": 0.01}}).fingerprint}) == 4
+    # the command line's expectations and read options judge the rows too
+    entries = [Entry(f"f{i}.wav") for i in range(10)]
+    ctx = {"profile": {"name": "streaming"}, "read": {"decode_budget_mb": None},
+           "expect": {"sample_rate": None, "channels": None, "duration": None}}
+    other = {**ctx, "expect": {**ctx["expect"], "sample_rate": 48000}}
+    budget = {**ctx, "read": {"decode_budget_mb": 64}}
+    prints = {make_plan(entries, profile_name="streaming", thresholds={}, shard_size=3,
+                        context=c).fingerprint for c in (ctx, other, budget)}
+    assert len(prints) == 3
+
+
+def test_a_folder_a_sibling_task_is_starting_in_holds_no_other_files(tmp_path):
+    # tasks of one array starting together: another's plan temporary and empty shard folders
+    # are not "someone else's files", a stray file is
+    rd = RunDir(str(tmp_path / "run"))
+    assert not rd.holds_other_files()  # not there yet
+    (tmp_path / "run" / "rows").mkdir(parents=True)
+    (tmp_path / "run" / "done").mkdir()
+    (tmp_path / "run" / f".plan.json{TEMP_MARKER}{HOST}@{os.getpid()}-abc123").write_text("{")
+    assert not rd.holds_other_files()
+    (tmp_path / "run" / "rows" / "shard-00000.jsonl").write_text("{}\n")
+    assert rd.holds_other_files()
+    (tmp_path / "run" / "rows" / "shard-00000.jsonl").unlink()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    assert rd.holds_other_files()
 
 
 @pytest.mark.parametrize("n_shards,groups", [(7, 3), (4, 4), (2, 5)])

@@ -131,6 +131,31 @@ def test_shard_groups_cover_every_file_once(corpus, reference_run, tmp_path):
     assert {k: v for k, v in summary_of(out).items()} == ref
 
 
+def test_shard_groups_started_together_share_one_run_directory(corpus, reference_run, tmp_path):
+    # a Slurm array: every task starts at once on a fresh --out; none may take another's plan
+    # or shard folders for a foreign scan
+    out = tmp_path / "run"
+    tasks = [subprocess.Popen([sys.executable, "-m", "qa", "scan", str(corpus), "--out", str(out),
+                               "--shard-size", "3", "--shard", f"{i}/3"], env=subprocess_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in (1, 2, 3)]
+    for t in tasks:
+        _, err = t.communicate(timeout=300)
+        assert t.returncode == 1, err
+    assert sorted(p.name for p in (out / "done").iterdir()) == [f"shard-{i:05d}.json" for i in range(8)]
+    assert read_rows(out) == read_rows(reference_run)
+    assert summary_of(out) == summary_of(reference_run)
+
+
+def test_a_resume_with_other_expectations_is_another_scan(corpus, tmp_path):
+    out = tmp_path / "run"
+    files = [str(p) for p in sorted(corpus.glob("song00[0-2].*"))]
+    assert run_cli("scan", *files, "--out", str(out)).returncode == 0
+    r = run_cli("scan", *files, "--out", str(out), "--resume", "--expect-sample-rate", "48000")
+    assert r.returncode == 2
+    assert f"--out {out} holds a different scan" in r.stderr and "expectations" in r.stderr
+
+
 def _worker_reading(scan: subprocess.Popen, name: str, timeout: float = 240) -> int:
     """The pid of the scan's worker child once it has ``name`` open (read from /proc)."""
     deadline = time.monotonic() + timeout

@@ -61,6 +61,8 @@ def dask_cluster(tmp_path):
     procs = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                "--no-dashboard"], env=subprocess_env(), stdout=subprocess.DEVNULL,
                               stderr=open(tmp_path / "scheduler.log", "w"), start_new_session=True)]
+    elsewhere = tmp_path / "elsewhere"  # the workers' working folder is not the scan's
+    elsewhere.mkdir()
     try:
         from dask.distributed import Client
 
@@ -68,7 +70,7 @@ def dask_cluster(tmp_path):
             procs.append(subprocess.Popen(
                 [str(DASK), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
                  "--host", "127.0.0.1", "--name", f"w{i}"], env=subprocess_env(), stdout=subprocess.DEVNULL,
-                stderr=open(tmp_path / f"worker{i}.log", "w"), start_new_session=True))
+                stderr=open(tmp_path / f"worker{i}.log", "w"), start_new_session=True, cwd=elsewhere))
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=120)
         yield address, procs[1:]
@@ -87,9 +89,12 @@ def dask_cluster(tmp_path):
 def test_scheduler_and_two_workers_one_killed_mid_run(corpus, local_run, tmp_path, dask_cluster):
     address, workers = dask_cluster
     out = tmp_path / "run"
-    scan = subprocess.Popen([sys.executable, "-m", "qa", "scan", str(corpus), "--out", str(out), *SHARDS,
-                             "--executor", f"dask={address}"], env=subprocess_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    # relative paths, as typed in a shell: the workers run in another folder and must still
+    # find the files and the run directory
+    scan = subprocess.Popen([sys.executable, "-m", "qa", "scan", os.path.relpath(corpus, tmp_path),
+                             "--out", "run", *SHARDS, "--executor", f"dask={address}"],
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and scan.poll() is None:
         if (out / "done").is_dir() and len(list((out / "done").iterdir())) >= 2:
