@@ -223,7 +223,7 @@ def gate_run_dir(args: argparse.Namespace, cfg) -> int:
                                 "`audio-qa report RUN_DIR --html FILE`")
     summary = load_summary(args.results)
     try:
-        profile = cfg.profile()
+        profile = _scan_profile(args, cfg, summary)
         settings = corpus_settings(profile.section("gate"))
         tolerances = tolerances_from_profile(profile)
         have_baseline = os.path.exists(args.baseline)
@@ -253,6 +253,19 @@ def gate_run_dir(args: argparse.Namespace, cfg) -> int:
         print(f"audio-qa gate: corpus baseline {args.baseline} updated from {args.results}{kept}", file=sys.stderr)
         return common.EXIT_OK
     return common.EXIT_OK if result.passed else common.EXIT_FAIL
+
+
+def _scan_profile(args: argparse.Namespace, cfg, summary: dict):
+    """The profile the scan was judged with (its ``[gate]`` tolerances gate it); a different
+    ``--profile`` on the command line is a usage error, not a silent mix of two profiles."""
+    from dataclasses import replace
+
+    scanned = summary.get("profile")
+    if args.profile and scanned and args.profile != scanned:
+        raise common.UsageError(f"--profile {args.profile}: the scan in {args.results} was judged with "
+                                f"profile {scanned}; gate it with its own (omit --profile) or scan "
+                                f"again with --profile {args.profile}")
+    return replace(cfg, profile_name=scanned or cfg.profile_name).profile()
 
 
 def _write_corpus_html(run_dir: RunDir, path: str, **kw) -> None:

@@ -29,6 +29,8 @@ from qa.results import CheckResult, ItemResult
 
 #: Default per-file time limit (s): a 10-minute 96 kHz song checks in well under 20 s.
 DEFAULT_TIMEOUT_S = 120.0
+#: How long a killed child may take to die before the lane goes on without it (s).
+REAP_TIMEOUT_S = 10.0
 #: How long a fresh child may take to import the checks before its first file (s).
 STARTUP_TIMEOUT_S = 300.0
 #: Numeric libraries in the child use one thread: the scan's parallelism is its lanes.
@@ -89,7 +91,12 @@ class FileWorker:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        proc.wait()
+        try:
+            proc.wait(timeout=REAP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:  # stuck in the kernel (a dead NFS server): let it go
+            print(f"audio-qa scan: worker {proc.pid} did not die within {REAP_TIMEOUT_S:g} s of "
+                  "SIGKILL (an uninterruptible read); it is left behind, the scan goes on with a "
+                  "new worker", file=sys.stderr)
         for f in (proc.stdin, proc.stdout, proc.stderr):
             if f is not None:
                 f.close()

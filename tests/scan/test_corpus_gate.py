@@ -97,3 +97,17 @@ def test_unfinished_run_dir_is_a_usage_error(tmp_path):
     r = run_cli("gate", str(tmp_path / "r"), "--baseline", str(tmp_path / "b.json"), "--update")
     assert r.returncode == 2
     assert "the scan is not finished (1 of 2 shards done)" in r.stderr
+
+
+def test_the_gate_takes_the_scans_own_profile(tmp_path):
+    c = tmp_path / "c"
+    write_corpus(c, 4, broken=0)
+    run = tmp_path / "r"
+    run_cli("scan", str(c), "--out", str(run), "--profile", "streaming")
+    base = tmp_path / "b.json"
+    r = run_cli("gate", str(run), "--baseline", str(base), "--update")  # no --profile: streaming's
+    assert r.returncode == 0, r.stderr
+    r = run_cli("gate", str(run), "--baseline", str(base), "--profile", "generic")
+    assert r.returncode == 2
+    assert (f"--profile generic: the scan in {run} was judged with profile streaming; gate it with "
+            "its own (omit --profile)") in r.stderr

@@ -147,6 +147,31 @@ def test_shard_groups_started_together_share_one_run_directory(corpus, reference
     assert summary_of(out) == summary_of(reference_run)
 
 
+def test_the_local_executor_needs_no_dask(corpus, tmp_path):
+    # Dask is the optional extra: with it not importable (this environment has it, so a package
+    # that refuses the import stands in front of it), a local scan runs and --executor dask
+    # says what to install
+    block = tmp_path / "no-dask"
+    for name in ("dask", "distributed"):
+        (block / name).mkdir(parents=True)
+        (block / name / "__init__.py").write_text(f'raise ImportError("no module named {name}")\n')
+    env = {**subprocess_env()}
+    env["PYTHONPATH"] = os.pathsep.join([str(block), env["PYTHONPATH"]])
+    files = [str(p) for p in sorted(corpus.glob("song00[0-2].*"))]
+
+    def scan(*extra):
+        return subprocess.run([sys.executable, "-m", "qa", "scan", *files, *extra], env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    r = scan("--out", str(tmp_path / "local"), "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    assert len(read_rows(tmp_path / "local")) == 3
+    r = scan("--out", str(tmp_path / "dask"), "--executor", "dask")
+    assert r.returncode == 2
+    assert ("--executor dask needs Dask distributed, which is not installed: "
+            "pip install 'audio-qa[dask]'") in r.stderr
+
+
 def test_a_resume_with_other_expectations_is_another_scan(corpus, tmp_path):
     out = tmp_path / "run"
     files = [str(p) for p in sorted(corpus.glob("song00[0-2].*"))]
