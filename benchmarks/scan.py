@@ -36,6 +36,9 @@ import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.procs import holder  # noqa: E402
 FORMATS = (("wav", "WAV", "PCM_16"), ("flac", "FLAC", "PCM_24"), ("wav", "WAV", "FLOAT"), ("ogg", "OGG", "VORBIS"))
 RATES = (22050, 44100, 48000)
 
@@ -87,44 +90,14 @@ print(json.dumps({"rc": r.returncode, "stderr": r.stderr[-2000:], "cpu_s": u.ru_
 """
 
 
-def _children(pid: int) -> list[int]:
-    """Every descendant of ``pid`` (from /proc/PID/task/TID/children)."""
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for t in tasks:
-            try:
-                with open(f"/proc/{p}/task/{t}/children") as f:
-                    kids = [int(k) for k in f.read().split()]
-            except OSError:
-                continue
-            found += kids
-            todo += kids
-    return found
-
-
 def stall_the_reader(root: int, stop: threading.Event) -> list[int]:
     """SIGSTOP the first descendant of ``root`` seen holding :data:`STALLED` open; returns the
     stopped pid (empty if the scan ended first)."""
-    while not stop.is_set():
-        for pid in _children(root):
-            try:
-                fds = os.listdir(f"/proc/{pid}/fd")
-            except OSError:
-                continue
-            for fd in fds:
-                try:
-                    if os.readlink(f"/proc/{pid}/fd/{fd}").endswith(STALLED):
-                        os.kill(pid, signal.SIGSTOP)
-                        return [pid]
-                except OSError:
-                    continue
-        time.sleep(0.005)
-    return []
+    pid = holder(root, STALLED, timeout=3600, stop=stop)
+    if pid is None:
+        return []
+    os.kill(pid, signal.SIGSTOP)
+    return [pid]
 
 
 def scan(corpus: Path, out: Path, jobs: int) -> dict:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from benchmarks.procs import holder
 from tests.conftest import run_cli
 from tests.scan.corpus import read_rows, subprocess_env, summary_of, write_corpus
 
@@ -183,39 +184,10 @@ def test_a_resume_with_other_expectations_is_another_scan(corpus, tmp_path):
 
 def _worker_reading(scan: subprocess.Popen, name: str, timeout: float = 240) -> int:
     """The pid of the scan's worker child once it has ``name`` open (read from /proc)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for pid in _descendants(scan.pid):
-            try:
-                fds = os.listdir(f"/proc/{pid}/fd")
-            except OSError:
-                continue
-            for fd in fds:
-                try:
-                    if os.readlink(f"/proc/{pid}/fd/{fd}").endswith(name):
-                        return pid
-                except OSError:
-                    pass
-        time.sleep(0.002)
-    raise AssertionError(f"no worker opened {name}")
-
-
-def _descendants(pid: int) -> list[int]:
-    kids: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            kids.setdefault(ppid, []).append(int(d))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        for c in kids.get(p, []):
-            out.append(c)
-            todo.append(c)
-    return out
+    pid = holder(scan.pid, name, timeout=timeout)
+    if pid is None:
+        raise AssertionError(f"no worker opened {name}")
+    return pid
 
 
 @pytest.fixture()
