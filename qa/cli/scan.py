@@ -29,7 +29,7 @@ from qa.scan.plan import DEFAULT_SHARD_SIZE, Entry, make_plan, parse_shard_spec,
 from qa.scan.progress import Progress
 from qa.scan.store import RunDir
 from qa.scan.summary import summarize_rows
-from qa.scan.worker import DEFAULT_TIMEOUT_S, context_spec
+from qa.scan.worker import DEFAULT_TIMEOUT_S, TIMEOUT_PER_AUDIO_S, context_spec
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -46,7 +46,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--shard-size", type=common._positive_int, default=DEFAULT_SHARD_SIZE, metavar="FILES",
                    help=f"files per shard (default {DEFAULT_SHARD_SIZE})")
     p.add_argument("--file-timeout", type=common._positive_float, default=DEFAULT_TIMEOUT_S,
-                   metavar="SECONDS", help=f"per-file time limit (default {DEFAULT_TIMEOUT_S:g})")
+                   metavar="SECONDS", help=f"per-file time limit (default {DEFAULT_TIMEOUT_S:g}), plus "
+                   f"{TIMEOUT_PER_AUDIO_S:g} s for each second of audio the file's header declares")
     common.add_config_options(p)
     common.add_jobs_option(p)
     p.add_argument("--json", metavar="FILE", help="write the corpus summary to FILE ('-' = stdout)")

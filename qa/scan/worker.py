@@ -4,7 +4,9 @@ crashes costs one row and not the scan.
 The parent (:class:`FileWorker`) starts ``python -m qa.scan.worker`` and talks JSON lines over
 its stdin/stdout: first the profile, then one request per file; the child answers each with the
 item of :func:`qa.analyze.check_path` (the ``check`` command's own per-file function). When no
-answer comes within ``timeout_s`` the parent kills the child's process group and the file
+answer comes within the file's limit (``timeout_s``, plus :data:`TIMEOUT_PER_AUDIO_S` for each
+second of audio its header declares, which the child reports before it decodes: a hang before
+that gets ``timeout_s``) the parent kills the child's process group and the file
 becomes a row whose ``readable`` check is ``error`` with the reason; when the child dies (a
 signal, an exit), likewise. The next file starts a fresh child. A child whose parent dies sees
 end-of-file on stdin and exits.
@@ -22,6 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from typing import Any, Mapping
 
@@ -29,6 +32,9 @@ from qa.results import CheckResult, ItemResult
 
 #: Default per-file time limit (s): a 10-minute 96 kHz song checks in well under 20 s.
 DEFAULT_TIMEOUT_S = 120.0
+#: Seconds added to the limit for each second of audio a file's header declares: an hour of
+#: audio checks in about 55 s of CPU, and gets 120 + 720 s (room for a loaded machine).
+TIMEOUT_PER_AUDIO_S = 0.2
 #: How long a killed child may take to die before the lane goes on without it (s).
 REAP_TIMEOUT_S = 10.0
 #: How long a fresh child may take to import the checks before its first file (s).
@@ -66,19 +72,24 @@ class FileWorker:
             self.proc.stdin.flush()
         except OSError as e:  # the child died between two files (a broken pipe)
             return error_item(path, self._died(f"the worker could not take it ({e.strerror or e})"))
-        try:
-            line = self._lines.get(timeout=self.timeout_s)
-        except queue.Empty:
-            self.close()
-            return error_item(path, f"decoding and checking did not finish within {self.timeout_s:g} s "
-                                    "(a hanging decoder or a stalled read); the worker was stopped")
-        if line is None:
-            return error_item(path, self._died("the worker process died while checking it"))
-        try:
-            answer = json.loads(line)
-        except json.JSONDecodeError:
-            self.close()
-            return error_item(path, f"the worker answered {line[:80]!r} instead of a result")
+        start, limit = time.monotonic(), self.timeout_s
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, start + limit - time.monotonic()))
+            except queue.Empty:
+                self.close()
+                return error_item(path, f"decoding and checking did not finish within {limit:g} s "
+                                        "(a hanging decoder or a stalled read); the worker was stopped")
+            if line is None:
+                return error_item(path, self._died("the worker process died while checking it"))
+            try:
+                answer = json.loads(line)
+            except json.JSONDecodeError:
+                self.close()
+                return error_item(path, f"the worker answered {line[:80]!r} instead of a result")
+            if "audio_s" not in answer:
+                break
+            limit = file_limit_s(self.timeout_s, answer["audio_s"])
         if "error" in answer:
             return error_item(path, f"the check raised {answer['error']}")
         return answer["item"]
@@ -143,6 +154,11 @@ class FileWorker:
         return f"{what}{how}" + (f": {tail.strip()}" if tail else "")
 
 
+def file_limit_s(timeout_s: float, audio_s: float) -> float:
+    """The time limit (s) of a file whose header declares ``audio_s`` seconds of audio."""
+    return timeout_s + TIMEOUT_PER_AUDIO_S * max(0.0, float(audio_s))
+
+
 def _pump(stream, lines: queue.Queue) -> None:
     for line in stream:
         lines.put(line)
@@ -198,6 +214,7 @@ def _serve() -> int:  # pragma: no cover - runs in the child, exercised by the s
         ctx = CheckContext(profile=profile, expect_sample_rate=exp["sample_rate"],
                            expect_channels=exp["channels"], expect_duration=exp["duration"],
                            read=read)
+        _announce_duration(entry["path"], read, answers)
         try:
             answer = {"item": check_path(entry["path"], ctx).to_dict()}
         except Exception as e:  # a row that says what raised; the next file goes on
@@ -205,6 +222,20 @@ def _serve() -> int:  # pragma: no cover - runs in the child, exercised by the s
         answers.write(json.dumps(answer, allow_nan=False) + "\n")
         answers.flush()
     return 0
+
+
+def _announce_duration(path: str, read, answers) -> None:  # pragma: no cover - in the child
+    """Tell the parent how long the file says it is, from its checked header (nothing when the
+    header is refused: the check that follows says why)."""
+    from qa.loading import AudioReadError, open_audio
+
+    try:
+        with open_audio(path, read) as src:
+            seconds = src.info.frames / src.info.sample_rate
+    except AudioReadError:
+        return
+    answers.write(json.dumps({"audio_s": seconds}) + "\n")
+    answers.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover
