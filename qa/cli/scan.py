@@ -132,10 +132,11 @@ def _entries(args: argparse.Namespace, *, raw: bool = False) -> list[Entry]:
 def _prepare(run_dir: RunDir, plan, selected: list[int], *, resume: bool) -> None:
     """Write the plan, or check that the one in RUN_DIR is this scan's."""
     if not run_dir.has_plan():
-        if run_dir.holds_other_files() and not resume:
+        if resume or not run_dir.holds_other_files():
+            run_dir.write_plan(plan)  # tasks of one array starting together write the same bytes
+            return
+        if not run_dir.has_plan():  # else a sibling task put its plan in place just now
             raise ScanError(f"--out {run_dir.path} is not empty and holds no scan; choose a new folder")
-        run_dir.write_plan(plan)  # tasks of one array starting together write the same bytes
-        return
     old = run_dir.load_plan()
     if old.fingerprint != plan.fingerprint:
         raise ScanError(f"--out {run_dir.path} holds a different scan (plan {old.fingerprint}, {old.files} files, "

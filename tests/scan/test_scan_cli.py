@@ -173,6 +173,16 @@ def test_the_local_executor_needs_no_dask(corpus, tmp_path):
             "pip install 'audio-qa[dask]'") in r.stderr
 
 
+def test_a_folder_holding_other_files_is_refused(corpus, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("not a scan")
+    r = run_cli("scan", str(corpus), "--out", str(out))
+    assert r.returncode == 2
+    assert f"--out {out} is not empty and holds no scan; choose a new folder" in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # nothing of theirs touched
+
+
 def test_a_resume_with_other_expectations_is_another_scan(corpus, tmp_path):
     out = tmp_path / "run"
     files = [str(p) for p in sorted(corpus.glob("song00[0-2].*"))]
