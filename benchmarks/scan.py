@@ -100,8 +100,13 @@ def stall_the_reader(root: int, stop: threading.Event) -> list[int]:
     return [pid]
 
 
+def _child_env() -> dict:
+    """The environment of a ``python -m qa`` child that imports this checkout."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
 def scan(corpus: Path, out: Path, jobs: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = _child_env()
     cmd = [sys.executable, "-m", "qa", "scan", "--manifest", str(corpus / "manifest.jsonl"), "--out", str(out),
            "--jobs", str(jobs), "--file-timeout", str(FILE_TIMEOUT_S)]
     t0 = time.perf_counter()
@@ -127,12 +132,11 @@ def report_size(run: Path, rows_wanted: int, work: Path) -> list[tuple[int, floa
     """(rows, MB, seconds) of ``audio-qa report --html`` for ``run`` and for a run directory of
     its rows repeated to ``rows_wanted``, each copy naming a hard link of its file (shards of 100,
     plan, markers and summary written by the scan's own code)."""
-    sys.path.insert(0, str(ROOT))
     from qa.scan.plan import Entry, Plan
     from qa.scan.store import RunDir
     from qa.scan.summary import summarize_rows
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = _child_env()
     rows = [json.loads(line) for f in sorted((run / "rows").iterdir()) for line in f.read_text().splitlines()]
     big = RunDir(str(work / "run-big"))
     links = work / "links"

@@ -62,12 +62,16 @@ def check_audio(audio: Audio, ctx: CheckContext, *, path: str | None = None, kin
     )
 
 
-def check_path(path: str, ctx: CheckContext) -> ItemResult:
+def check_path(path: str, ctx: CheckContext, *, on_open=None) -> ItemResult:
     """Load and check one file; an unreadable file is a result, not an exception. A file
-    whose samples exceed the decode budget is checked in segments (:mod:`qa.longform`)."""
+    whose samples exceed the decode budget is checked in segments (:mod:`qa.longform`).
+    ``on_open(source)``: called with the opened, checked :class:`~qa.loading.AudioSource`
+    before any sample is decoded (the scan worker reports the file's length from it)."""
 
     def build() -> ItemResult:
         with open_audio(path, ctx.read) as src:
+            if on_open is not None:
+                on_open(src)
             if src.fits_budget:
                 return check_audio(src.read_all(), ctx, path=path)
             from qa.longform import check_long

@@ -214,9 +214,9 @@ def _serve() -> int:  # pragma: no cover - runs in the child, exercised by the s
         ctx = CheckContext(profile=profile, expect_sample_rate=exp["sample_rate"],
                            expect_channels=exp["channels"], expect_duration=exp["duration"],
                            read=read)
-        _announce_duration(entry["path"], read, answers)
         try:
-            answer = {"item": check_path(entry["path"], ctx).to_dict()}
+            answer = {"item": check_path(entry["path"], ctx,
+                                         on_open=lambda src: _announce_duration(src, answers)).to_dict()}
         except Exception as e:  # a row that says what raised; the next file goes on
             answer = {"error": f"{type(e).__name__}: {e}"}
         answers.write(json.dumps(answer, allow_nan=False) + "\n")
@@ -224,17 +224,9 @@ def _serve() -> int:  # pragma: no cover - runs in the child, exercised by the s
     return 0
 
 
-def _announce_duration(path: str, read, answers) -> None:  # pragma: no cover - in the child
-    """Tell the parent how long the file says it is, from its checked header (nothing when the
-    header is refused: the check that follows says why)."""
-    from qa.loading import AudioReadError, open_audio
-
-    try:
-        with open_audio(path, read) as src:
-            seconds = src.info.frames / src.info.sample_rate
-    except AudioReadError:
-        return
-    answers.write(json.dumps({"audio_s": seconds}) + "\n")
+def _announce_duration(src, answers) -> None:  # pragma: no cover - in the child
+    """Tell the parent how long the opened file says it is, before it is decoded."""
+    answers.write(json.dumps({"audio_s": src.info.frames / src.info.sample_rate}) + "\n")
     answers.flush()
 
 
