@@ -6,8 +6,10 @@ has 8-16; music has millions. The count is exact whatever it is, by the cheapest
 - data on the int16 grid: a 65536-bin histogram;
 - few distinct values (seen on a strided probe): every sample is matched against the known
   values and the rest collected;
-- otherwise the values are grouped so equal ones sit side by side, and the boundaries counted:
-  by ``np.sort``, or, where numpy's sort is slow (below), by a radix sort of the bit patterns.
+- otherwise the values are sorted so equal ones sit side by side, and the boundaries counted,
+  by ``np.sort``; where numpy's sort is slow (below), 32-bit floats are grouped by their top bits
+  and each group's values marked in a table that stays in cache (:func:`window_distinct`), and
+  64-bit floats radix-sorted by their bit patterns (:func:`radix_distinct`), both O(n).
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ SLICE = 1 << 20
 #: The radix route's counting sorts index with int32.
 RADIX_MAX = np.iinfo(np.int32).max
 _DIGIT_BITS = 16
+#: The window route groups 32-bit patterns by their top 12 bits; the values of a group differ
+#: only in the low 20, marked in a 1 MiB table that stays in the core's L2 cache.
+WINDOW_BITS = 20
+#: Groups smaller than this are sorted rather than marked (counting and clearing the table
+#: costs about as much as sorting 4096 values).
+SORT_BELOW = 4096
+#: Values of a group marked at a time (bounds the index buffer: 8 bytes a value).
+MARK_BLOCK = 1 << 18
 
 
 def distinct_values(x: np.ndarray, *, all_finite: bool | None = None) -> int:
@@ -47,7 +57,7 @@ def distinct_values(x: np.ndarray, *, all_finite: bool | None = None) -> int:
         if n is not None:
             return n
     if flat.dtype.itemsize in (4, 8) and flat.size < RADIX_MAX and numpy_sort_is_microcoded():
-        return radix_distinct(flat)
+        return window_distinct(flat) if flat.dtype.itemsize == 4 else radix_distinct(flat)
     ordered = np.sort(flat)
     return int(np.count_nonzero(ordered[1:] != ordered[:-1]) + 1)
 
@@ -64,6 +74,52 @@ def _count_few(flat: np.ndarray, known: np.ndarray) -> int | None:
         known = np.union1d(known, np.unique(rest[: 1 << 16]))
         if known.size >= FEW:
             return None
+
+
+def window_distinct(flat: np.ndarray) -> int:
+    """Exact distinct count of a 1-D array of finite 32-bit floats (fewer than 2**31) in O(n),
+    with no sort of the whole array.
+
+    One stable counting-sort pass (:class:`_Grouper`) groups the bit patterns by their top
+    32 - :data:`WINDOW_BITS` bits; values in different groups differ. The values of each group
+    then differ only in their low bits, so each group's distinct count is the number of
+    entries its values mark in a table of ``2**WINDOW_BITS`` flags, counted and cleared before
+    the next group; a group under :data:`SORT_BELOW` values is sorted instead. Measured on the
+    95 s 48 kHz float32 song (9.1 M values) on an EPYC Zen 4: 70-90 ms, against 130-160 ms for
+    :func:`radix_distinct` and 360-470 ms for ``np.sort`` (67-72 ms on its AVX2 path, so
+    machines with a sound sort keep it). ``flat`` is only read; the extra
+    memory is about 14 bytes a value for the grouping pass, then the grouped copy (4 bytes a
+    value) and 3 MiB.
+    """
+    bits = np.ascontiguousarray(flat).view(np.uint32)
+    grouper = _Grouper(bits.size, bits.dtype)
+    grouped = grouper.sort(bits, [(WINDOW_BITS, 32 - WINDOW_BITS)])
+    starts = grouper.indptr[: (1 << (32 - WINDOW_BITS)) + 1].copy()
+    del grouper  # its buffers but the grouped copy
+    sizes = np.diff(starts)
+    count = int(np.count_nonzero(sizes == 1))
+    seen = np.zeros(1 << WINDOW_BITS, dtype=np.bool_)
+    index = np.empty(min(MARK_BLOCK, int(sizes.max())), dtype=np.intp)
+    mask = np.uint32((1 << WINDOW_BITS) - 1)
+    for g in np.flatnonzero(sizes > 1).tolist():
+        a, b = int(starts[g]), int(starts[g + 1])
+        if b - a < SORT_BELOW:
+            part = np.sort(grouped[a:b])
+            count += 1 + int(np.count_nonzero(part[1:] != part[:-1]))
+            continue
+        for lo in range(a, b, MARK_BLOCK):
+            block = grouped[lo : min(b, lo + MARK_BLOCK)]
+            low = index[: block.size]
+            np.bitwise_and(block, mask, out=low, casting="unsafe")  # intp: no cast in the store
+            seen[low] = True
+        count += int(np.count_nonzero(seen))
+        seen.fill(False)
+    # +0.0 and -0.0 are one value with two bit patterns, the first of the groups 0 and 0x800
+    neg = 1 << (31 - WINDOW_BITS)
+    if (np.any(grouped[starts[0] : starts[1]] == 0)
+            and np.any(grouped[starts[neg] : starts[neg + 1]] == 1 << 31)):
+        count -= 1
+    return count
 
 
 def radix_distinct(flat: np.ndarray) -> int:
@@ -171,7 +227,7 @@ def numpy_sort_is_microcoded() -> bool:
     which Zen 4 runs in microcode (AMD Software Optimization Guide for Zen 4, 2.11.2: "avoid the
     memory destination form of COMPRESS instructions"; numpy/x86-simd-sort#6). Measured on an
     EPYC Zen 4: 9.1 M float32 values sort in 380-420 ms (74 ms on the AVX2 path with AVX-512
-    disabled); the radix route counts them in ~125 ms. Zen 3 has no AVX-512 and Zen 5 (family
+    disabled); the window route counts them in 70-90 ms. Zen 3 has no AVX-512 and Zen 5 (family
     1Ah) fixed the store, so both keep ``np.sort``; so does any machine without /proc/cpuinfo.
     """
     try:

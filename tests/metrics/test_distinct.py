@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from qa.metrics import distinct
-from qa.metrics.distinct import FEW, cpuinfo_is_zen4, digit_passes, distinct_values, radix_distinct
+from qa.metrics.distinct import (FEW, cpuinfo_is_zen4, digit_passes, distinct_values,
+                                 radix_distinct, window_distinct)
 
 
 def test_distinct_values_int16_grid_and_float():
@@ -41,6 +42,36 @@ def test_radix_route_counts_each_value_once_and_leaves_the_input_alone(dtype, sl
     assert x.view(np.uint8).tobytes() == before.view(np.uint8).tobytes()
     # the public entry point takes the same count by whichever route this machine uses
     assert distinct_values(x.reshape(2, -1) if x.size % 2 == 0 else x[np.newaxis, :]) == expected
+
+
+@pytest.mark.parametrize("sort_below, block", [
+    (distinct.SORT_BELOW, distinct.MARK_BLOCK),  # as shipped: small groups sorted, others marked
+    (2, 1000),  # every group of two or more marked, in many blocks
+    (1 << 30, 1 << 18),  # every group sorted
+])
+def test_window_route_counts_each_value_once_and_leaves_the_input_alone(sort_below, block,
+                                                                        monkeypatch):
+    monkeypatch.setattr(distinct, "SORT_BELOW", sort_below)
+    monkeypatch.setattr(distinct, "MARK_BLOCK", block)
+    x = _awkward_values(np.float32, np.random.default_rng(11))
+    expected = len(set(x.tolist()))
+    before = x.copy()
+    assert window_distinct(x) == expected
+    assert x.view(np.uint8).tobytes() == before.view(np.uint8).tobytes()
+    assert distinct_values(x[np.newaxis, :]) == expected
+
+
+def test_window_route_zeros_and_values_one_low_bit_apart():
+    # +0.0 and -0.0 are one value; patterns that differ only above the window bits (same low
+    # 20 bits, other groups) and only in bit 0 are all distinct
+    base = np.uint32(0x3F00_1234)
+    pats = np.array([base, base + (1 << distinct.WINDOW_BITS), base ^ 1, base | 1 << 31],
+                    dtype=np.uint32)
+    x = np.repeat(pats.view(np.float32), 3000)
+    assert window_distinct(x) == 4
+    assert window_distinct(np.concatenate([x, np.float32([0.0, -0.0])])) == 5
+    assert window_distinct(np.float32([-0.0, -0.0])) == 1
+    assert window_distinct(np.float32([0.25])) == 1
 
 
 @pytest.mark.parametrize("bits, expected", [
