@@ -188,6 +188,7 @@ def context_spec(profile: Any, *, expect_sample_rate: int | None, expect_channel
 
 
 def _serve() -> int:  # pragma: no cover - runs in the child, exercised by the scan tests
+    from qa.allocator import keep_freed_memory
     from qa.analyze import check_path
     from qa.checks import CheckContext
     from qa.loading import MAX_DURATION_S, RawFormat, ReadOptions
@@ -206,6 +207,7 @@ def _serve() -> int:  # pragma: no cover - runs in the child, exercised by the s
     read = ReadOptions(decode_budget_mb=r.get("decode_budget_mb"),
                        max_duration_s=r.get("max_duration_s") or MAX_DURATION_S,
                        raw_format=RawFormat.parse(r["raw_format"]) if r.get("raw_format") else None)
+    keep_freed_memory()  # each file's big temporaries reuse the last one's pages
     answers.write(json.dumps({"ready": True}) + "\n")
     answers.flush()
     for line in sys.stdin:
