@@ -9,7 +9,7 @@ each stage: decode and each metric group. The peer, measured in the same run and
 with the check so both see the same load: libebur128 (pyebur128) integrated loudness alone on
 the same array. The load average is printed with the figures.
 
-The process first takes the allocator setting of the ``audio-qa`` command and its scan workers
+The process first takes the allocator setting of ``audio-qa check`` and the scan workers
 (:func:`qa.allocator.keep_freed_memory`); ``--default-allocator`` measures with glibc's defaults.
 
 ``--hour`` also checks a one-hour file (the song repeated, PCM_16, written in blocks) in a
@@ -139,7 +139,7 @@ def write_hour(path: Path) -> None:
 
 def hour_peak_mb(path: Path, keep: bool) -> tuple[float, float, str]:
     """CPU seconds, peak resident MB and status of checking ``path`` in a fresh process (with
-    the command's allocator setting when ``keep``). The peak is the child's own ``VmHWM``:
+    the allocator setting of ``audio-qa check`` when ``keep``). The peak is the child's own ``VmHWM``:
     ``ru_maxrss`` would carry over the resident size of this (large) parent at the fork, which
     Linux keeps across ``execve``."""
     code = ("import sys, time; from qa.analyze import check_path; "
@@ -163,7 +163,7 @@ def main() -> int:
     args = ap.parse_args()
     kept = False if args.default_allocator else keep_freed_memory()
     print(_load())
-    print("allocator: " + ("freed memory kept (as in the audio-qa command and its scan workers)"
+    print("allocator: " + ("freed memory kept (as in audio-qa check and the scan workers)"
                            if kept else "the C library's defaults"))
     ok = True
     with tempfile.TemporaryDirectory() as d:

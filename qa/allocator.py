@@ -13,19 +13,20 @@ took 0.384-0.408 s of CPU at best and 0.420-0.454 s at the median with glibc's d
 0.342-0.373 s / 0.359-0.394 s with these settings; peak RSS 227 -> 234 MB (a block is reused
 only once it is freed, so the high-water mark hardly moves).
 
-The ``audio-qa`` command and the scan's worker processes call :func:`keep_freed_memory` when
-they start, as both are processes of their own; a program that calls the library may call it
-too, for the whole process. Blocks of :data:`THRESHOLD_BYTES` and more (the decode of a long
-file) are still mapped and unmapped, and at most that much freed memory stays with the process.
+``audio-qa check`` and the scan's worker processes call :func:`keep_freed_memory` when they
+start, as both are processes of their own that check file after file; a program that calls the
+library may call it too, for the whole process. Blocks of :data:`THRESHOLD_BYTES` and more (the
+decode of a long file) are still mapped and unmapped. Free memory at the top of a heap is given
+back beyond :data:`THRESHOLD_BYTES` (per heap: glibc gives threads heaps of their own); freed
+blocks below live ones stay with the process, as they do under the defaults.
 """
 
 from __future__ import annotations
 
 import sys
 
-#: Blocks from this size on are mapped apart, and free memory beyond it at the top of the heap
-#: is given back (256 MiB: four times the largest temporary of a 95 s song; one process per
-#: core keeps at most this much it does not use).
+#: Blocks from this size on are mapped apart, and free memory beyond it at the top of a heap is
+#: given back (256 MiB: over three times the largest temporary of a 95 s song).
 THRESHOLD_BYTES = 256 << 20
 # mallopt(3) parameter numbers (glibc malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -36,8 +37,9 @@ def keep_freed_memory() -> bool:
     """Set glibc's mmap and trim thresholds to :data:`THRESHOLD_BYTES` for this process.
 
     Returns True when glibc took both settings, False where the C library is another (macOS,
-    Windows, musl, whose ``mallopt`` does nothing): there the allocator is left as it is, which
-    costs time, not results."""
+    Windows, musl, whose ``mallopt`` does nothing) or a glibc that refuses an mmap threshold
+    over 32 MiB (older releases; then neither is set): there the allocator is left as it is,
+    which costs time, not results."""
     if not sys.platform.startswith("linux"):
         return False
     import ctypes

@@ -35,10 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from qa.allocator import keep_freed_memory
     from qa.cli.common import run_guarded  # UsageError -> exit 2 with its message, for every command
 
-    keep_freed_memory()  # this process's big temporaries reused from file to file
     try:
         return int(run_guarded(args._run, args))
     except KeyboardInterrupt:

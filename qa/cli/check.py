@@ -6,6 +6,7 @@ import argparse
 import os
 from concurrent.futures import ProcessPoolExecutor
 
+from qa.allocator import keep_freed_memory
 from qa.analyze import check_path
 from qa.checks import CheckContext
 from qa.cli import common
@@ -36,6 +37,7 @@ def context_from_config(cfg) -> CheckContext:
 
 
 def run(args: argparse.Namespace) -> int:
+    keep_freed_memory()  # big temporaries reused from file to file (and in forked --jobs workers)
     cfg = common.config_from_args(args)
     ctx = context_from_config(cfg)
     paths = iter_audio_paths(args.paths, raw=cfg.read.raw_format is not None)

@@ -91,7 +91,7 @@ def window_distinct(flat: np.ndarray) -> int:
     memory is about 14 bytes a value for the grouping pass, then the grouped copy (4 bytes a
     value) and 3 MiB.
     """
-    bits = np.ascontiguousarray(flat).view(np.uint32)
+    bits = _native(flat).view(np.uint32)
     grouper = _Grouper(bits.size, bits.dtype)
     grouped = grouper.sort(bits, [(WINDOW_BITS, 32 - WINDOW_BITS)])
     starts = grouper.indptr[: (1 << (32 - WINDOW_BITS)) + 1].copy()
@@ -134,7 +134,7 @@ def radix_distinct(flat: np.ndarray) -> int:
     pass and then the grouped copy (4 or 8 bytes a value).
     """
     width = flat.dtype.itemsize
-    bits = np.ascontiguousarray(flat).view(np.dtype(f"u{width}"))
+    bits = _native(flat).view(np.dtype(f"u{width}"))
     n = bits.size
     passes = digit_passes(8 * width)
     first = _Grouper(n, bits.dtype)
@@ -250,6 +250,12 @@ def cpuinfo_is_zen4(text: str) -> bool:
         fields.setdefault(key.strip(), value.strip())
     return (fields.get("vendor_id") == "AuthenticAMD" and fields.get("cpu family") == "25"
             and "avx512f" in fields.get("flags", "").split())
+
+
+def _native(flat: np.ndarray) -> np.ndarray:
+    """``flat`` contiguous in the machine's byte order (no copy when it is): the bit patterns
+    the grouping routes read, -0.0 among them, are those of the machine's integers."""
+    return np.ascontiguousarray(flat, dtype=flat.dtype.newbyteorder("="))
 
 
 def _on_int16_grid(v: np.ndarray) -> bool:

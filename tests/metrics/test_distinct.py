@@ -61,6 +61,15 @@ def test_window_route_counts_each_value_once_and_leaves_the_input_alone(sort_bel
     assert distinct_values(x[np.newaxis, :]) == expected
 
 
+@pytest.mark.parametrize("route", [window_distinct, radix_distinct])
+def test_grouping_routes_read_big_endian_input_as_its_values(route):
+    x = np.concatenate([np.float32([0.0, -0.0, 0.5, 0.5]),
+                        np.random.default_rng(5).standard_normal(5000).astype(np.float32)])
+    expected = len(set(x.tolist()))
+    assert route(x) == expected
+    assert route(x.astype(">f4")) == expected  # -0.0 byte-swapped is not a new value
+
+
 def test_window_route_zeros_and_values_one_low_bit_apart():
     # +0.0 and -0.0 are one value; patterns that differ only above the window bits (same low
     # 20 bits, other groups) and only in bit 0 are all distinct
