@@ -13,7 +13,7 @@ The process first takes the allocator setting of ``audio-qa check`` and the scan
 (:func:`qa.allocator.keep_freed_memory`); ``--default-allocator`` measures with glibc's defaults.
 
 ``--hour`` also checks a one-hour file (the song repeated, PCM_16, written in blocks) in a
-subprocess and prints its peak resident memory (``ru_maxrss``).
+subprocess and prints its peak resident memory (its ``VmHWM``).
 
 Targets (issue 16): check under 0.45 s CPU on both files (200x real time per core); a one-hour
 file checks in under 500 MB. Issue 2: the level metrics of the PCM_16 file under 50 ms.
@@ -139,9 +139,9 @@ def write_hour(path: Path) -> None:
 
 def hour_peak_mb(path: Path, keep: bool) -> tuple[float, float, str]:
     """CPU seconds, peak resident MB and status of checking ``path`` in a fresh process (with
-    the allocator setting of ``audio-qa check`` when ``keep``). The peak is the child's own ``VmHWM``:
-    ``ru_maxrss`` would carry over the resident size of this (large) parent at the fork, which
-    Linux keeps across ``execve``."""
+    the allocator setting of ``audio-qa check`` when ``keep``). The peak is the child's own
+    ``VmHWM``: ``ru_maxrss`` would carry over the resident size of this (large) parent at the
+    fork, which Linux keeps across ``execve``."""
     code = ("import sys, time; from qa.analyze import check_path; "
             + ("from qa.allocator import keep_freed_memory; keep_freed_memory(); " if keep else "")
             + "from qa.checks import CheckContext; t = time.process_time(); "
@@ -159,7 +159,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=7, help="timed checks per file")
     ap.add_argument("--hour", action="store_true", help="also measure a one-hour file's memory")
     ap.add_argument("--default-allocator", action="store_true",
-                    help="glibc's malloc defaults, not the audio-qa command's setting")
+                    help="glibc's malloc defaults, not the setting of audio-qa check")
     args = ap.parse_args()
     kept = False if args.default_allocator else keep_freed_memory()
     print(_load())
